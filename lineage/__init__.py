@@ -1,0 +1,8 @@
+"""kfp-lineage: lineage and metadata for Kubeflow Pipelines."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("kfp-lineage")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"

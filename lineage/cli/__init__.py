@@ -1,0 +1,1 @@
+"""The ``lineage`` command: thin faces over the services, one module per command group."""

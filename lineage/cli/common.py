@@ -1,0 +1,62 @@
+"""What every command shares: settings, the store, error reporting, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from lineage.errors import ConfigError, LineageError
+from lineage.settings import Settings
+from lineage.store.mlmd import MlmdStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"bad LINEAGE_ setting {where}: {first['msg']}") from exc
+
+
+@contextmanager
+def open_store(settings: Settings | None = None) -> Iterator[MlmdStore]:
+    from lineage.store.connect import open_store as connect
+
+    store = connect(settings or load_settings())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a LineageError into one line on stderr and its exit code, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except LineageError as exc:
+            raise fail(str(exc), exc.exit_code) from exc
+
+    return wrapper

@@ -1,0 +1,79 @@
+"""Settings, read from LINEAGE_* environment variables when the CLI or app starts.
+
+Nothing here touches the disk or the network: building a Settings object is
+pure. ``Settings.store`` picks the metadata store backend by its ``type``.
+Nested fields use ``__``: ``LINEAGE_STORE__TYPE=mysql``,
+``LINEAGE_STORE__URL=mysql://user:pw@host:3306/mlmd``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SqliteStoreConfig(_Strict):
+    """The embedded default: one SQLite file, ``$LINEAGE_HOME/mlmd.sqlite`` unless ``path`` says."""
+
+    type: Literal["sqlite"] = "sqlite"
+    path: Path | None = None
+
+
+class MysqlStoreConfig(_Strict):
+    """A shared MySQL (or MariaDB) database, as KFP's own MLMD uses."""
+
+    type: Literal["mysql"] = "mysql"
+    url: SecretStr  # mysql://user:password@host:port/database
+
+
+class GrpcStoreConfig(_Strict):
+    """A running MLMD gRPC server, e.g. KFP's metadata-grpc-service."""
+
+    type: Literal["grpc"] = "grpc"
+    address: str  # host:port
+    timeout_s: float = 10.0
+
+
+def _store_type(value: Any) -> str:
+    # The embedded store is the default, so LINEAGE_STORE__PATH alone selects it.
+    if isinstance(value, dict):
+        return str(value.get("type", "sqlite"))
+    return str(getattr(value, "type", "sqlite"))
+
+
+StoreConfig = Annotated[
+    Annotated[SqliteStoreConfig, Tag("sqlite")]
+    | Annotated[MysqlStoreConfig, Tag("mysql")]
+    | Annotated[GrpcStoreConfig, Tag("grpc")],
+    Discriminator(_store_type),
+]
+
+
+class Neo4jConfig(_Strict):
+    uri: str  # bolt://host:7687 or neo4j://...
+    user: str | None = None
+    password: SecretStr | None = None
+    database: str = "neo4j"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LINEAGE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".lineage")
+    store: StoreConfig = Field(default_factory=SqliteStoreConfig)
+    neo4j: Neo4jConfig | None = None
+
+    def sqlite_path(self) -> Path:
+        """Where the embedded store lives (only meaningful for the sqlite backend)."""
+        if isinstance(self.store, SqliteStoreConfig) and self.store.path is not None:
+            return self.store.path.expanduser()
+        return self.home.expanduser() / "mlmd.sqlite"

@@ -1,0 +1,460 @@
+"""The MetadataStore port over ML Metadata (SQLite, MySQL or a gRPC server)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from ml_metadata import errors as mlmd_errors
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2 as pb
+
+from lineage.errors import BadInputError, NotFoundError, StoreError
+from lineage.model import Artifact, Context, Event, Execution, LineageType, RunRecord
+from lineage.store import convert
+from lineage.store.counting import Counter
+from lineage.store.port import Page, Stamp, StoreCounts, WriteResult
+from lineage.store.types import TypeRegistry
+
+T = TypeVar("T")
+# MLMD's gRPC server caps a message at 4 MiB by default; 500 ids stay far below it.
+_BATCH = 500
+
+
+def _batched(ids: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(ids), _BATCH):
+        yield list(ids[start : start + _BATCH])
+
+
+class MlmdStore:
+    """MLMD behind the port. Construct with ``lineage.store.connect.open_store``."""
+
+    def __init__(
+        self, mlmd: metadata_store.MetadataStore, backend: str, location: str, counter: Counter
+    ) -> None:
+        self.mlmd = mlmd  # the raw MLMD client, for readers that speak MLMD natively
+        self._backend = backend
+        self._location = location
+        self._counter = counter
+        self.types = TypeRegistry(mlmd)
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    def close(self) -> None:
+        self._counter.close()
+
+    # --- writes ------------------------------------------------------------
+
+    def put_run(self, record: RunRecord) -> WriteResult:
+        record.validate()
+        ctx_ids = [c.id for c in record.contexts]
+        stored_ctx = {
+            c.external_id: c
+            for c in self._by_external_ids(self.mlmd.get_contexts_by_external_ids, ctx_ids)
+        }
+        stored_ex = {
+            e.external_id: e
+            for e in self._by_external_ids(
+                self.mlmd.get_executions_by_external_ids, [e.id for e in record.executions]
+            )
+        }
+        stored_art = {
+            a.external_id: a
+            for a in self._by_external_ids(
+                self.mlmd.get_artifacts_by_external_ids, [a.id for a in record.artifacts]
+            )
+        }
+        self._check_parents(record, stored_ctx)
+
+        created = updated = unchanged = 0
+
+        def plan(desired: Any, stored: Any | None) -> bool:
+            """Set the row id on an existing node; say whether it must be written."""
+            nonlocal created, updated, unchanged
+            if stored is None:
+                created += 1
+                return True
+            desired.id = stored.id
+            if convert.same_node(stored, desired):
+                unchanged += 1
+                return False
+            updated += 1
+            return True
+
+        contexts = [
+            convert.context_to_proto(c, self.types.context(c.type)) for c in record.contexts
+        ]
+        ctx_write = [plan(p, stored_ctx.get(p.external_id)) for p in contexts]
+        executions = [
+            convert.execution_to_proto(e, self.types.execution(e.type)) for e in record.executions
+        ]
+        ex_write = [plan(p, stored_ex.get(p.external_id)) for p in executions]
+        artifacts = [
+            convert.artifact_to_proto(a, self.types.artifact(a.type)) for a in record.artifacts
+        ]
+        art_write = [plan(p, stored_art.get(p.external_id)) for p in artifacts]
+
+        new_events = self._new_events(record, stored_ex, stored_art)
+        ex_index = {e.id: i for i, e in enumerate(record.executions)}
+        art_index = {a.id: i for i, a in enumerate(record.artifacts)}
+        for event in new_events:  # a node touched by a new event is part of the write
+            ex_write[ex_index[event.execution]] = True
+            art_write[art_index[event.artifact]] = True
+        # A new context must be attributed every node; an existing one only new nodes.
+        if any(not w for w in ex_write + art_write) and any(
+            w and p.id == 0 for w, p in zip(ctx_write, contexts, strict=True)
+        ):
+            ex_write = [True] * len(ex_write)
+            art_write = [True] * len(art_write)
+
+        missing_parents = self._missing_parent_links(record, stored_ctx)
+        if not (any(ctx_write) or any(ex_write) or any(art_write) or new_events or missing_parents):
+            return WriteResult(unchanged=unchanged)
+
+        ex_pos = _positions(ex_write)
+        art_pos = _positions(art_write)
+        edges = [
+            (
+                ex_pos[ex_index[e.execution]],
+                art_pos[art_index[e.artifact]],
+                convert.event_to_proto(e),
+            )
+            for e in new_events
+        ]
+        try:
+            # One call, one transaction: the run's nodes land together or not at all.
+            # Every context is passed (written or not) so new nodes are attributed to it.
+            self.mlmd.put_lineage_subgraph(
+                [p for p, w in zip(executions, ex_write, strict=True) if w],
+                [p for p, w in zip(artifacts, art_write, strict=True) if w],
+                contexts,
+                edges,
+                reuse_context_if_already_exist=True,
+            )
+            self._link_parents(record, missing_parents)
+        except mlmd_errors.StatusError as exc:
+            raise StoreError(f"{record.label}: the store refused the write: {exc}") from exc
+        return WriteResult(created, updated, unchanged, len(new_events))
+
+    def _new_events(
+        self,
+        record: RunRecord,
+        stored_ex: Mapping[str, pb.Execution],
+        stored_art: Mapping[str, pb.Artifact],
+    ) -> list[Event]:
+        # MLMD keeps one event per (execution, artifact, type); the first path wins.
+        existing: set[tuple[str, str, int]] = set()
+        if stored_ex:
+            row_to_ex = {e.id: key for key, e in stored_ex.items()}
+            row_to_art = {a.id: key for key, a in stored_art.items()}
+            for ev in self.mlmd.get_events_by_execution_ids(list(row_to_ex)):
+                if ev.artifact_id in row_to_art:
+                    existing.add((row_to_ex[ev.execution_id], row_to_art[ev.artifact_id], ev.type))
+        fresh: list[Event] = []
+        for event in record.events:
+            key = (event.execution, event.artifact, pb.Event.Type.Value(event.type.value))
+            if key not in existing:
+                existing.add(key)
+                fresh.append(event)
+        return fresh
+
+    def _check_parents(self, record: RunRecord, stored_ctx: Mapping[str, pb.Context]) -> None:
+        wanted = {p for c in record.contexts for p in c.parents}
+        known = {c.id for c in record.contexts} | set(stored_ctx)
+        unknown = sorted(wanted - known)
+        if unknown:
+            found = {
+                c.external_id
+                for c in self._by_external_ids(self.mlmd.get_contexts_by_external_ids, unknown)
+            }
+            still = [p for p in unknown if p not in found]
+            if still:
+                raise BadInputError(f"{record.label}: parent context {still[0]!r} is not stored")
+
+    def _missing_parent_links(
+        self, record: RunRecord, stored_ctx: Mapping[str, pb.Context]
+    ) -> list[tuple[str, str]]:
+        links: list[tuple[str, str]] = []
+        for ctx in record.contexts:
+            if not ctx.parents:
+                continue
+            have: set[str] = set()
+            if ctx.id in stored_ctx:
+                have = {
+                    p.external_id
+                    for p in self.mlmd.get_parent_contexts_by_context(stored_ctx[ctx.id].id)
+                }
+            links.extend((ctx.id, parent) for parent in ctx.parents if parent not in have)
+        return links
+
+    def _link_parents(self, record: RunRecord, links: list[tuple[str, str]]) -> None:
+        # MLMD cannot put parent links inside put_lineage_subgraph, so they follow
+        # it. They are derivable (every node is attributed to the pipeline context
+        # too) and a re-run of the same record adds any link a crash left out.
+        if not links:
+            return
+        ids = sorted({x for link in links for x in link})
+        rows = {
+            c.external_id: c.id
+            for c in self._by_external_ids(self.mlmd.get_contexts_by_external_ids, ids)
+        }
+        self.mlmd.put_parent_contexts(
+            [
+                pb.ParentContext(child_id=rows[child], parent_id=rows[parent])
+                for child, parent in links
+            ]
+        )
+
+    # --- reads -------------------------------------------------------------
+
+    def _by_external_ids(
+        self, fetch: Callable[[list[str]], list[T]], ids: Sequence[str]
+    ) -> list[T]:
+        out: list[T] = []
+        for chunk in _batched([i for i in ids if not i.startswith("mlmd:")]):
+            # MLMD raises NotFound rather than return an empty list.
+            with contextlib.suppress(mlmd_errors.NotFoundError):
+                out.extend(fetch(chunk))
+        return out
+
+    def _parents_of(self, proto: pb.Context) -> tuple[str, ...]:
+        return tuple(
+            convert.node_id(p, "context")
+            for p in self.mlmd.get_parent_contexts_by_context(proto.id)
+        )
+
+    def _ctx(self, proto: pb.Context) -> Context:
+        return convert.context_from_proto(
+            proto, self.types.name_of(proto.type_id), self._parents_of(proto)
+        )
+
+    def _ex(self, proto: pb.Execution) -> Execution:
+        return convert.execution_from_proto(proto, self.types.name_of(proto.type_id))
+
+    def _art(self, proto: pb.Artifact) -> Artifact:
+        return convert.artifact_from_proto(proto, self.types.name_of(proto.type_id))
+
+    def _rows(
+        self,
+        ids: Sequence[str],
+        kind: str,
+        fetch: Callable[[list[str]], list[T]],
+        by_row: Callable[[list[int]], list[T]],
+    ) -> list[T]:
+        """Nodes by our id, in input order: external ids, or ``mlmd:<kind>/<row>``."""
+        found: dict[str, T] = {}
+        for proto in self._by_external_ids(fetch, ids):
+            found[convert.node_id(proto, kind)] = proto
+        prefix = f"mlmd:{kind}/"
+        rows = [
+            int(i[len(prefix) :])
+            for i in ids
+            if i.startswith(prefix) and i[len(prefix) :].isdigit()
+        ]
+        if rows:
+            for proto in by_row(rows):
+                found[convert.node_id(proto, kind)] = proto
+        return [found[i] for i in ids if i in found]
+
+    def get_contexts(self, ids: Sequence[str]) -> list[Context]:
+        return [
+            self._ctx(p)
+            for p in self._rows(
+                ids, "context", self.mlmd.get_contexts_by_external_ids, self.mlmd.get_contexts_by_id
+            )
+        ]
+
+    def get_executions(self, ids: Sequence[str]) -> list[Execution]:
+        return [
+            self._ex(p)
+            for p in self._rows(
+                ids,
+                "execution",
+                self.mlmd.get_executions_by_external_ids,
+                self.mlmd.get_executions_by_id,
+            )
+        ]
+
+    def get_artifacts(self, ids: Sequence[str]) -> list[Artifact]:
+        return [
+            self._art(p)
+            for p in self._rows(
+                ids,
+                "artifact",
+                self.mlmd.get_artifacts_by_external_ids,
+                self.mlmd.get_artifacts_by_id,
+            )
+        ]
+
+    def _page(
+        self,
+        fetch: Callable[..., list[T]],
+        type: str | None,
+        page_size: int,
+        page_token: str | None,
+    ) -> tuple[list[T], str | None]:
+        # Keyset paging on the row id: stable while writers append, and cheap at depth.
+        if page_size < 1:
+            raise BadInputError(f"page_size must be at least 1, got {page_size}")
+        after = int(page_token) if page_token else 0
+        query = f"id > {after}"
+        if type is not None:
+            query += f" AND type = '{type.replace(chr(39), chr(39) * 2)}'"
+        opts = metadata_store.ListOptions(
+            limit=page_size + 1,
+            order_by=metadata_store.OrderByField.ID,
+            is_asc=True,
+            filter_query=query,
+        )
+        rows = fetch(list_options=opts)
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        return rows, (str(rows[-1].id) if more else None)  # type: ignore[attr-defined]
+
+    def list_contexts(
+        self, type: str | None = None, page_size: int = 100, page_token: str | None = None
+    ) -> Page[Context]:
+        rows, token = self._page(self.mlmd.get_contexts, type, page_size, page_token)
+        return Page([self._ctx(p) for p in rows], token)
+
+    def list_executions(
+        self, type: str | None = None, page_size: int = 100, page_token: str | None = None
+    ) -> Page[Execution]:
+        rows, token = self._page(self.mlmd.get_executions, type, page_size, page_token)
+        return Page([self._ex(p) for p in rows], token)
+
+    def list_artifacts(
+        self, type: str | None = None, page_size: int = 100, page_token: str | None = None
+    ) -> Page[Artifact]:
+        rows, token = self._page(self.mlmd.get_artifacts, type, page_size, page_token)
+        return Page([self._art(p) for p in rows], token)
+
+    def get_events(
+        self, execution_ids: Sequence[str] = (), artifact_ids: Sequence[str] = ()
+    ) -> list[Event]:
+        ex_rows = self._rows(
+            execution_ids,
+            "execution",
+            self.mlmd.get_executions_by_external_ids,
+            self.mlmd.get_executions_by_id,
+        )
+        art_rows = self._rows(
+            artifact_ids,
+            "artifact",
+            self.mlmd.get_artifacts_by_external_ids,
+            self.mlmd.get_artifacts_by_id,
+        )
+        events: dict[tuple[int, int, int], pb.Event] = {}
+        for chunk in _chunks([p.id for p in ex_rows]):
+            events.update(
+                ((e.execution_id, e.artifact_id, e.type), e)
+                for e in self.mlmd.get_events_by_execution_ids(chunk)
+            )
+        for chunk in _chunks([p.id for p in art_rows]):
+            events.update(
+                ((e.execution_id, e.artifact_id, e.type), e)
+                for e in self.mlmd.get_events_by_artifact_ids(chunk)
+            )
+        return self._resolve_events(list(events.values()))
+
+    def _resolve_events(self, events: list[pb.Event]) -> list[Event]:
+        ex_ids = sorted({e.execution_id for e in events})
+        art_ids = sorted({e.artifact_id for e in events})
+        ex_names = {
+            p.id: convert.node_id(p, "execution")
+            for c in _chunks(ex_ids)
+            for p in self.mlmd.get_executions_by_id(c)
+        }
+        art_names = {
+            p.id: convert.node_id(p, "artifact")
+            for c in _chunks(art_ids)
+            for p in self.mlmd.get_artifacts_by_id(c)
+        }
+        return [convert.event_from_proto(e, ex_names, art_names) for e in events]
+
+    def get_run(self, run_context_id: str) -> RunRecord:
+        rows = self._rows(
+            [run_context_id],
+            "context",
+            self.mlmd.get_contexts_by_external_ids,
+            self.mlmd.get_contexts_by_id,
+        )
+        if not rows:
+            raise NotFoundError(f"no run context {run_context_id!r} in the store")
+        run = rows[0]
+        parents = self.mlmd.get_parent_contexts_by_context(run.id)
+        executions = self.mlmd.get_executions_by_context(run.id)
+        artifacts = self.mlmd.get_artifacts_by_context(run.id)
+        ex_names = {p.id: convert.node_id(p, "execution") for p in executions}
+        art_names = {p.id: convert.node_id(p, "artifact") for p in artifacts}
+        events = [
+            convert.event_from_proto(e, ex_names, art_names)
+            for chunk in _chunks(list(ex_names))
+            for e in self.mlmd.get_events_by_execution_ids(chunk)
+            if e.artifact_id in art_names
+        ]
+        return RunRecord(
+            contexts=(self._ctx(run), *(self._ctx(p) for p in parents)),
+            executions=tuple(self._ex(p) for p in executions),
+            artifacts=tuple(self._art(p) for p in artifacts),
+            events=tuple(events),
+        )
+
+    def stamps(self, ids: Sequence[str]) -> dict[str, Stamp]:
+        out: dict[str, Stamp] = {}
+        for kind, fetch, by_row in (
+            ("context", self.mlmd.get_contexts_by_external_ids, self.mlmd.get_contexts_by_id),
+            ("execution", self.mlmd.get_executions_by_external_ids, self.mlmd.get_executions_by_id),
+            ("artifact", self.mlmd.get_artifacts_by_external_ids, self.mlmd.get_artifacts_by_id),
+        ):
+            for proto in self._rows([i for i in ids if i not in out], kind, fetch, by_row):
+                out[convert.node_id(proto, kind)] = Stamp(
+                    proto.create_time_since_epoch, proto.last_update_time_since_epoch
+                )
+        return out
+
+    def counts(self) -> StoreCounts:
+        return self._counter.counts()
+
+    # --- book-keeping ------------------------------------------------------
+
+    def get_state(self, key: str) -> dict[str, Any] | None:
+        proto = self.mlmd.get_context_by_type_and_name(LineageType.STATE, key)
+        if proto is None:
+            return None
+        value = convert.read_properties(proto).get("value")
+        # Kept as JSON text: a Struct would turn integer watermarks into doubles.
+        loaded = json.loads(value) if isinstance(value, str) else None
+        return loaded if isinstance(loaded, dict) else None
+
+    def put_state(self, key: str, value: Mapping[str, Any]) -> None:
+        proto = pb.Context(
+            type_id=self.types.context(LineageType.STATE), name=key, external_id=f"state:{key}"
+        )
+        proto.custom_properties["value"].string_value = json.dumps(dict(value), sort_keys=True)
+        existing = self.mlmd.get_context_by_type_and_name(LineageType.STATE, key)
+        if existing is not None:
+            proto.id = existing.id
+        self.mlmd.put_contexts([proto])
+
+
+def _positions(flags: list[bool]) -> dict[int, int]:
+    """Map a node's index in the record to its index among the nodes written."""
+    out: dict[int, int] = {}
+    for index, flag in enumerate(flags):
+        if flag:
+            out[index] = len(out)
+    return out
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), _BATCH):
+        yield ids[start : start + _BATCH]
