@@ -328,3 +328,34 @@ def merge_records(records: Iterable[RunRecord]) -> RunRecord:
         tuple(artifacts.values()),
         tuple(events),
     )
+
+
+# --- conventions for the facts this product adds -----------------------------
+#
+# Images and snapshots are MLMD artifacts, so MLMD's own lineage traversal and
+# ours see them. The event path says how the fact is known:
+#
+#   image used by a task:    Event(task, image, INPUT, ("image", <how>))
+#       <how> is an ImageSource: the spec pinned the digest, the pod reported
+#       it, or a registry resolved the tag later.
+#   snapshot of an artifact: a lineage.SnapshotExecution ``snapshotting`` that
+#       reads the artifact, Event(snap_exec, artifact, INPUT, ("source",)), and
+#       writes the snapshot, Event(snap_exec, snapshot, OUTPUT, ("snapshot",)).
+#       The projection folds it into one SNAPSHOT_OF edge, artifact -> snapshot.
+#
+# Unresolved images (a tag with no digest yet) are not nodes: the task keeps
+# KFP's ``image`` property, and resolving later adds the node and the event.
+
+IMAGE_EVENT_KEY = "image"
+SNAPSHOT_SOURCE_KEY = "source"
+SNAPSHOT_OUTPUT_KEY = "snapshot"
+
+
+class ImageSource(StrEnum):
+    PINNED = "pinned"  # the pipeline spec named the digest
+    POD = "pod"  # read from status.containerStatuses[].imageID of the pod that ran
+    REGISTRY = "registry"  # the tag resolved later: only as good as that moment
+
+
+def snapshotting_id(artifact: str, snapshot: str) -> str:
+    return f"snapshotting:{artifact}->{snapshot}"

@@ -1,0 +1,1 @@
+"""Sources: each reads one place KFP leaves lineage and yields plain RunRecords."""
