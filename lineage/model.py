@@ -199,7 +199,11 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Execution:
-    """An MLMD execution: a KFP task (container, importer or DAG)."""
+    """An MLMD execution: a KFP task (container, importer or DAG).
+
+    MLMD keeps ``name`` unique per type across the whole store, so set it only
+    when it is unique (KFP puts the task name in the ``display_name`` property).
+    """
 
     id: str
     type: str
@@ -210,6 +214,9 @@ class Execution:
 
 @dataclass(frozen=True, slots=True)
 class Artifact:
+    """An MLMD artifact. As for executions, ``name`` must be unique per type, so
+    KFP leaves it empty and keeps the output key in ``display_name``."""
+
     id: str
     type: str
     uri: str = ""
@@ -251,12 +258,13 @@ class RunRecord:
     @property
     def label(self) -> str:
         """A name for messages: the first context, else the first node."""
+        runs = [c.id for c in self.contexts if c.type == KfpType.PIPELINE_RUN]
         nodes: tuple[Context | Execution | Artifact, ...] = (
             *self.contexts,
             *self.executions,
             *self.artifacts,
         )
-        return nodes[0].id if nodes else "<empty record>"
+        return runs[0] if runs else nodes[0].id if nodes else "<empty record>"
 
     def validate(self) -> None:
         """Raise BadInputError naming the first record that cannot be stored."""
@@ -289,7 +297,9 @@ class RunRecord:
                     f"artifact {event.artifact!r}, which is not in the record"
                 )
         nodes: tuple[Context | Execution | Artifact, ...] = (
-            *self.contexts, *self.executions, *self.artifacts
+            *self.contexts,
+            *self.executions,
+            *self.artifacts,
         )
         for node in nodes:
             check_properties(node.id, node.properties)
