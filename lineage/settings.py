@@ -11,8 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class _Strict(BaseModel):
@@ -71,6 +79,18 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".lineage")
     store: StoreConfig = Field(default_factory=SqliteStoreConfig)
     neo4j: Neo4jConfig | None = None
+    # Registries reached over plain HTTP, as host:port, comma-separated in the environment.
+    insecure_registries: Annotated[tuple[str, ...], NoDecode] = ()
+    # Where snapshots keep their blobs: a directory or an fsspec URL; $LINEAGE_HOME/snapshots
+    # when unset.
+    snapshot_store: str | None = None
+
+    @field_validator("insecure_registries", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(h.strip() for h in value.split(",") if h.strip())
+        return value
 
     def sqlite_path(self) -> Path:
         """Where the embedded store lives (only meaningful for the sqlite backend)."""

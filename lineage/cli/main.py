@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from lineage import __version__
-from lineage.cli import store
+from lineage.cli import images as images_cli
+from lineage.cli import (  # noqa: F401 - importing a module registers its ingest command
+    ingest,
+    ingest_pods,
+    ingest_spec,
+    ingest_volumesnapshots,
+    store,
+)
+from lineage.cli import run as run_cli
+from lineage.cli import snapshot as snapshot_cli
 
 app = typer.Typer(
     name="lineage",
@@ -14,6 +23,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(store.app, name="store")
+app.add_typer(ingest.app, name="ingest")
+app.command("run")(run_cli.run)
+app.add_typer(images_cli.app, name="images")
+app.add_typer(snapshot_cli.app, name="snapshot")
 
 
 def _version(value: bool) -> None:

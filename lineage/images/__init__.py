@@ -1,0 +1,1 @@
+"""Container images by digest: an OCI Distribution client and images in the lineage."""

@@ -1,0 +1,184 @@
+"""Images as lineage nodes, linked from the tasks that ran them.
+
+An image node is a ``lineage.Image`` artifact named ``image:<repository>@<digest>``.
+A task uses it through ``Event(task, image, INPUT, ("image", <how>))``, where <how>
+says how the digest is known (``ImageSource``). The task is written back as it is
+stored, so the record only adds the node and the event (put_run is idempotent).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from lineage.errors import BadInputError, LineageError
+from lineage.images.client import Resolved
+from lineage.images.reference import ImageReference, parse_reference
+from lineage.ingest.report import IngestReport
+from lineage.model import (
+    IMAGE_EVENT_KEY,
+    Artifact,
+    Event,
+    EventType,
+    Execution,
+    ImageSource,
+    KfpType,
+    LineageType,
+    PropertyValue,
+    RunRecord,
+    image_id,
+    run_id,
+)
+from lineage.store.port import MetadataStore, WriteResult
+
+IMAGE_PROPERTY = "image"  # KFP's custom property on container executions
+
+
+def image_node(ref: ImageReference, digest: str, resolved: Resolved | None = None) -> Artifact:
+    """The image artifact for ``ref`` at ``digest`` (with platform digests of an index)."""
+    props: dict[str, PropertyValue] = {
+        "repository": ref.name,
+        "tag": ref.tag or "",
+        "digest": digest,
+    }
+    if resolved is not None:
+        props["media_type"] = resolved.media_type
+        if resolved.platforms:
+            props["platforms"] = {p.name: p.digest for p in resolved.platforms}
+    return Artifact(
+        id=image_id(ref.name, digest),
+        type=LineageType.IMAGE,
+        uri=f"oci://{ref.name}@{digest}",
+        name=f"{ref.name}:{ref.tag}" if ref.tag else ref.name,
+        properties=props,
+    )
+
+
+def image_record(task: Execution, image: Artifact, source: ImageSource) -> RunRecord:
+    """The task as stored, the image, and the INPUT event that says how it is known."""
+    event = Event(task.id, image.id, EventType.INPUT, (IMAGE_EVENT_KEY, source.value))
+    return RunRecord(executions=(task,), artifacts=(image,), events=(event,))
+
+
+def pinned_record(task: Execution, reference: str) -> RunRecord | None:
+    """For a task whose spec names an image by digest: the record that links it, else None."""
+    ref = parse_reference(reference)
+    if not ref.digest:
+        return None
+    return image_record(task, image_node(ref, ref.digest), ImageSource.PINNED)
+
+
+def _spec_images(store: MetadataStore, run: str) -> dict[str, str]:
+    """Images by task path and task name, from the spec of the version the run ran."""
+    runs = store.get_contexts([run_id(run)])
+    if not runs:
+        return {}
+    out: dict[str, str] = {}
+    for version in store.get_contexts(list(runs[0].parents)):
+        if version.type != LineageType.PIPELINE_VERSION:
+            continue
+        tasks = version.properties.get("tasks")
+        for task in tasks.get("tasks", []) if isinstance(tasks, dict) else []:
+            image = task.get("image") if isinstance(task, dict) else None
+            if isinstance(image, str) and image:
+                out[str(task.get("path"))] = image
+                out.setdefault(f"name:{task.get('name')}", image)
+    return out
+
+
+def task_image(
+    store: MetadataStore, task: Execution, specs: dict[str, dict[str, str]]
+) -> str | None:
+    """The image a task ran: KFP's ``image`` property, else the one its run's spec names.
+
+    KFP leaves ``image`` empty on its executions; the spec ingest keeps each task's image
+    on the pipeline version, found through the task id (``task:<run>/<path>``).
+    """
+    value = task.properties.get(IMAGE_PROPERTY)
+    if isinstance(value, str) and value:
+        return value
+    if task.type != KfpType.CONTAINER_EXECUTION or not task.id.startswith("task:"):
+        return None
+    run, _, path = task.id[len("task:") :].partition("/")
+    if run not in specs:
+        specs[run] = _spec_images(store, run)
+    images = specs[run]
+    name = task.properties.get("task_name")
+    return images.get(_ITERATION.sub("", path)) or images.get(f"name:{name}")
+
+
+_ITERATION = re.compile(r"\[\d+\]")
+
+
+def _unresolved(store: MetadataStore, report: IngestReport) -> Iterator[tuple[Execution, str]]:
+    """Tasks that name an image and have no image event yet, with the image they name."""
+    token: str | None = None
+    specs: dict[str, dict[str, str]] = {}
+    while True:
+        page = store.list_executions(page_size=200, page_token=token)
+        named = [(e, task_image(store, e, specs)) for e in page.items]
+        named = [(e, image) for e, image in named if image]
+        linked = {
+            ev.execution
+            for ev in store.get_events(execution_ids=[e.id for e, _ in named])
+            if ev.type == EventType.INPUT and ev.path[:1] == (IMAGE_EVENT_KEY,)
+        }
+        for task, image in named:
+            if task.id in linked:
+                report.wrote(WriteResult(unchanged=1))
+            else:
+                yield task, str(image)
+        token = page.next_page_token
+        if token is None:
+            return
+
+
+def resolve_all(
+    store: MetadataStore, resolve: Callable[[ImageReference], Resolved]
+) -> IngestReport:
+    """Link every task whose image is not yet a node: pinned digests as they are, tags
+    through ``resolve`` (a registry), each reference resolved once per call."""
+    report = IngestReport("images")
+    cache: dict[ImageReference, Resolved | LineageError] = {}
+    for task, text in _unresolved(store, report):
+        try:
+            ref = parse_reference(text)
+            if ref.digest:
+                record = image_record(task, image_node(ref, ref.digest), ImageSource.PINNED)
+            else:
+                if ref not in cache:
+                    try:
+                        cache[ref] = resolve(ref)
+                    except LineageError as exc:
+                        cache[ref] = exc
+                found = cache[ref]
+                if isinstance(found, LineageError):
+                    raise found
+                image = image_node(ref, found.digest, found)
+                record = image_record(task, image, ImageSource.REGISTRY)
+            report.wrote(store.put_run(record))
+        except LineageError as exc:
+            report.fail(task.id, str(exc))
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class PodImage:
+    """What a pod reported for its main container: ``imageID`` and the ``image`` it asked for."""
+
+    image: str  # status.containerStatuses[].image (or the spec's), e.g. "python:3.11"
+    image_id: str  # status.containerStatuses[].imageID, e.g. "docker.io/library/python@sha256:..."
+
+
+def pod_image_node(pod: PodImage) -> Artifact:
+    """The image node for a pod's reported imageID, tagged with the tag the pod asked for."""
+    reported = parse_reference(pod.image_id)
+    if not reported.digest:
+        raise BadInputError(f"imageID {pod.image_id!r} names no repository digest")
+    tag = None
+    if pod.image:
+        asked = parse_reference(pod.image)
+        tag = asked.tag if asked.name == reported.name else None
+    ref = ImageReference(reported.registry, reported.repository, tag, reported.digest)
+    return image_node(ref, reported.digest)

@@ -1,0 +1,152 @@
+"""``lineage run``: run a pipeline with kfp.local and record it as the KFP backend would.
+
+kfp.local records nothing; this is the source that makes a local run a
+faithful lineage record. Running (``run_pipeline``) and recording
+(``record_local_run``) are apart: the observation is plain data, and
+recording it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from lineage import model
+from lineage.errors import BadInputError
+from lineage.ingest import ir
+from lineage.ingest.local_facts import LocalRun
+from lineage.ingest.local_load import CompiledPipeline
+from lineage.ingest.local_record import run_record
+from lineage.ingest.spec import PipelineSpecInfo, keep_stored_properties, write_spec
+from lineage.model import RunRecord
+from lineage.store.port import MetadataStore, WriteResult
+
+
+def check_runnable(compiled: CompiledPipeline) -> None:
+    """Refuse, before anything runs, what kfp.local cannot run."""
+    where = f"{compiled.file}:{compiled.attribute}"
+    for task in ir.walk_tasks(compiled.spec, where):
+        feature = ir.unsupported_by_local(task)
+        if feature:
+            raise BadInputError(
+                f"{where}: task {task.path} uses {feature}, which kfp.local cannot run; "
+                "run it on a KFP cluster and record it with `lineage ingest mlmd`"
+            )
+    for info in compiled.info.tasks:
+        if info.kind not in ("dag", "container", "importer"):
+            raise BadInputError(
+                f"{where}: task {info.path} has a {info.kind} executor, which kfp.local cannot run"
+            )
+
+
+def run_pipeline(
+    compiled: CompiledPipeline,
+    arguments: Mapping[str, Any],
+    pipeline_root: Path,
+    log: TextIO,
+) -> LocalRun:
+    """Run every task with kfp.local's SubprocessRunner (in this Python), watching each one.
+
+    kfp.local's own output goes to ``log``. A failing task stops the run, as in
+    kfp.local; everything that ran before it is in the returned observation.
+    """
+    check_runnable(compiled)
+    from google.protobuf import json_format
+    from kfp import local
+    from kfp.local import executor_input_utils, placeholder_utils
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    from lineage.ingest.local_output import OutputTail
+    from lineage.ingest.local_walk import LocalWalker
+
+    root = pipeline_root.expanduser().resolve()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInputError(f"{root}: cannot create the pipeline root: {exc.strerror}") from exc
+    runner = local.SubprocessRunner(use_venv=False)
+    local.init(runner=runner, pipeline_root=str(root), raise_on_error=False)
+    # kfp.local's own run id ("<pipeline>-<timestamp>") and job id, made as kfp.local makes them.
+    run_id = executor_input_utils.get_local_pipeline_resource_name(compiled.info.pipeline)
+    job_id = placeholder_utils.make_random_id()
+    proto = json_format.ParseDict(
+        compiled.spec, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=True
+    )
+    tail = OutputTail(log)
+    walker = LocalWalker(proto, run_id, job_id, str(root), runner, tail)
+    with contextlib.redirect_stdout(tail):
+        state, error = walker.run(arguments)
+    return LocalRun(
+        run_id=run_id,
+        job_id=job_id,
+        pipeline=compiled.info.pipeline,
+        spec_id=compiled.info.id,
+        pipeline_root=str(root),
+        run_root=str(root / run_id),
+        arguments=dict(arguments),
+        state=state,
+        tasks=walker.observed(),
+        artifacts=dict(walker.artifacts),
+        host=socket.gethostname(),
+        error=error,
+    )
+
+
+def _dag_rows(store: MetadataStore, run: LocalRun) -> dict[str, int]:
+    """MLMD row ids of the run's DAG executions, for KFP's ``parent_dag_id``.
+
+    Only an MLMD-backed store has row ids; elsewhere ``parent_task`` alone
+    carries the nesting.
+    """
+    mlmd = getattr(store, "mlmd", None)
+    if mlmd is None:
+        return {}
+    from ml_metadata import errors as mlmd_errors
+
+    ids = [model.task_id(run.run_id, t.path) for t in run.tasks if t.kind in ("root", "dag")]
+    try:
+        found = mlmd.get_executions_by_external_ids(ids)
+    except mlmd_errors.NotFoundError:
+        return {}
+    return {str(p.external_id): int(p.id) for p in found}
+
+
+def _add(a: WriteResult, b: WriteResult) -> WriteResult:
+    return WriteResult(
+        a.created + b.created,
+        a.updated + b.updated,
+        a.unchanged + b.unchanged,
+        a.events_created + b.events_created,
+    )
+
+
+def build_record(store: MetadataStore, run: LocalRun) -> RunRecord:
+    """The run's record against what the store holds (row ids, reused importer artifacts)."""
+    imported = [uid for t in run.tasks if t.kind == "importer" for _, uid in t.output_artifacts]
+    stored = {a.id: a for a in store.get_artifacts(imported)} if imported else {}
+    return keep_stored_properties(store, run_record(run, _dag_rows(store, run), stored))
+
+
+def record_local_run(store: MetadataStore, run: LocalRun, info: PipelineSpecInfo) -> WriteResult:
+    """Record the pipeline version, then the run in one transaction.
+
+    KFP's ``parent_dag_id`` is the MLMD row id of the parent DAG execution, which
+    exists only once the run is written; the first recording therefore follows
+    the run with a second, idempotent write that adds it (``parent_task`` already
+    holds the same fact by stable id). Recording the run again changes nothing.
+    """
+    if info.id != run.spec_id:
+        raise BadInputError(f"run {run.run_id} ran {run.spec_id}, not {info.id}")
+    result = write_spec(store, info)
+    record = build_record(store, run)
+    result = _add(result, store.put_run(record))
+    dags = sum(1 for t in run.tasks if t.kind in ("root", "dag"))
+    if len(_dag_rows(store, run)) == dags and any(
+        t.parent is not None and "parent_dag_id" not in e.properties
+        for t, e in zip(run.tasks, record.executions, strict=True)
+    ):
+        result = _add(result, store.put_run(build_record(store, run)))
+    return result

@@ -1,0 +1,1 @@
+"""Content-addressed data snapshots: Merkle manifests over a deduplicated blob store."""

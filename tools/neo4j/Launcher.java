@@ -1,0 +1,77 @@
+// Starts an embedded Neo4j Community server for the test suite, so tests talk Bolt to a
+// real database without Docker or a packaged Neo4j install.
+//
+// Run through tools/neo4j/run:  java -cp <classpath> tools/neo4j/Launcher.java <homeDir> <boltPort>
+// Prints "READY bolt://127.0.0.1:<port>" once the default database accepts work, and shuts
+// down cleanly (checkpoint, flushed store) on SIGTERM so a restart on the same dir keeps data.
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.connectors.HttpConnector;
+import org.neo4j.configuration.connectors.HttpsConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.io.ByteUnit;
+
+public class Launcher {
+    public static void main(String[] args) throws Exception {
+        if (args.length != 2) {
+            System.err.println("usage: Launcher <homeDir> <boltPort>");
+            System.exit(2);
+        }
+        Path home = Path.of(args[0]).toAbsolutePath();
+        int port = Integer.parseInt(args[1]);
+
+        // Registered before build() so a SIGTERM that arrives during start-up still shuts the
+        // store down instead of leaving it to recovery on the next start.
+        AtomicReference<DatabaseManagementService> service = new AtomicReference<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            DatabaseManagementService dbms = service.get();
+            if (dbms != null) {
+                dbms.shutdown();
+            }
+        }, "neo4j-shutdown"));
+
+        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+                // Tests connect without credentials; the server is reachable on loopback only.
+                .setConfig(GraphDatabaseSettings.auth_enabled, false)
+                .setConfig(BoltConnector.enabled, true)
+                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
+                // Bolt is all the tests need; no extra open ports.
+                .setConfig(HttpConnector.enabled, false)
+                .setConfig(HttpsConnector.enabled, false)
+                // Test data is tiny: keep the footprint small so it fits next to MariaDB on CI.
+                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(256))
+                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size,
+                        ByteUnit.mebiBytes(384))
+                // Do not reserve disk for transaction logs that a test never fills.
+                .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
+                .setConfig(GraphDatabaseSettings.keep_logical_logs, "1 files")
+                // Netty waits a 5s quiet period per event loop group on shutdown (~10s in
+                // total); tests stop and restart the server, so skip the wait. Internal
+                // setting, valid for the 5.26 line pinned in pom.xml.
+                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
+                // A hung test transaction should fail the test, not the whole session.
+                .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(5))
+                .build();
+        service.set(dbms);
+
+        GraphDatabaseService db = dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
+        while (!db.isAvailable(Duration.ofSeconds(1).toMillis())) {
+            System.err.println("waiting for the default database");
+        }
+        System.out.println("READY bolt://127.0.0.1:" + port);
+        System.out.flush();
+
+        // Keep the JVM alive; SIGTERM runs the shutdown hook and exits.
+        Thread.currentThread().join();
+    }
+}
