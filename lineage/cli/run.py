@@ -21,6 +21,11 @@ def run(
         None, "--pipeline-root", help="Where outputs go (default: $LINEAGE_HOME/local_outputs)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the run, its tasks and outputs."),
+    snapshot_inputs: bool = typer.Option(
+        False,
+        "--snapshot-inputs",
+        help="Snapshot each input artifact before its task runs (content-addressed, restorable).",
+    ),
 ) -> None:
     """Compile and run a pipeline with kfp.local, and record it as the KFP backend would."""
     from lineage.ingest.kfp_local import (
@@ -31,6 +36,7 @@ def run(
     )
     from lineage.ingest.local_load import compile_pipeline, parse_arguments, split_target
     from lineage.ingest.local_record import summarize
+    from lineage.ingest.local_snapshots import InputSnapshots
 
     settings = load_settings()
     path, attribute = split_target(target)
@@ -41,9 +47,16 @@ def run(
     report = IngestReport(source="kfp.local")
     with open_store(settings) as store:  # opened first: a bad store fails before anything runs
         # With --json, stdout carries the JSON alone; kfp.local's logs go to stderr.
-        local_run = run_pipeline(compiled, arguments, root, sys.stderr if as_json else sys.stdout)
+        taker = InputSnapshots(settings) if snapshot_inputs else None
+        log = sys.stderr if as_json else sys.stdout
+        local_run = run_pipeline(compiled, arguments, root, log, taker.take if taker else None)
         report.wrote(record_local_run(store, local_run, compiled.info))
-        summary = summarize(local_run, build_record(store, local_run))
+        record = build_record(store, local_run)
+        if taker is not None:
+            report.wrote(taker.record(store, local_run, record))
+        summary = summarize(local_run, record)
+        if taker is not None:
+            summary["snapshots"] = taker.summary(record)
     if as_json:
         print_json(summary)
         Console(stderr=True).print(report.summary(), highlight=False, soft_wrap=True)

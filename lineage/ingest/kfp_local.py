@@ -12,7 +12,7 @@ import contextlib
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from lineage import model
 from lineage.errors import BadInputError
@@ -22,6 +22,9 @@ from lineage.ingest.local_load import CompiledPipeline
 from lineage.ingest.local_record import run_record
 from lineage.ingest.spec import PipelineSpecInfo, keep_stored_properties, write_spec
 from lineage.model import RunRecord
+
+if TYPE_CHECKING:
+    from lineage.ingest.local_walk import BeforeTask
 from lineage.store.port import MetadataStore, WriteResult
 
 
@@ -47,6 +50,7 @@ def run_pipeline(
     arguments: Mapping[str, Any],
     pipeline_root: Path,
     log: TextIO,
+    before_task: BeforeTask | None = None,
 ) -> LocalRun:
     """Run every task with kfp.local's SubprocessRunner (in this Python), watching each one.
 
@@ -76,7 +80,7 @@ def run_pipeline(
         compiled.spec, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=True
     )
     tail = OutputTail(log)
-    walker = LocalWalker(proto, run_id, job_id, str(root), runner, tail)
+    walker = LocalWalker(proto, run_id, job_id, str(root), runner, tail, before_task)
     with contextlib.redirect_stdout(tail):
         state, error = walker.run(arguments)
     return LocalRun(

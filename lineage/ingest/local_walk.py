@@ -17,7 +17,7 @@ the KFP backend writes under the task name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from google.protobuf import json_format
@@ -53,6 +53,10 @@ def _artifacts(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+# Called with a task's path and its input artifacts (key, uid, observation) before it runs.
+BeforeTask = Callable[[str, list[tuple[str, str, ObservedArtifact]]], None]
+
+
 class LocalWalker:
     """Runs one pipeline's DAGs; ``tasks`` and ``artifacts`` hold what it saw."""
 
@@ -64,8 +68,10 @@ class LocalWalker:
         pipeline_root: str,
         runner: Any,
         tail: OutputTail,
+        before_task: BeforeTask | None = None,
     ) -> None:
         self.spec = spec
+        self.before_task = before_task
         self.run_id = run_id
         self.job_id = job_id
         self.pipeline_root = pipeline_root
@@ -170,6 +176,10 @@ class LocalWalker:
             return outputs, error
         if kind == "importer":
             return self._run_importer(base, parent, component, executor, args)
+        if self.before_task is not None:  # e.g. snapshot the inputs before the task can touch them
+            self.before_task(
+                path, [(k, uid, self.artifacts[uid]) for k, uid in inputs if uid in self.artifacts]
+            )
         return self._run_container(base, parent, component, executor, args, inputs)
 
     def _run_container(

@@ -81,12 +81,22 @@ def snapshot_artifact(
     on path ("snapshot",). Idempotent: the same data yields the same ids, and blobs the
     store already holds are not written again.
     """
-    created = create(path, blobs, name=name)
+    return snapshot_parts(artifact, create(path, blobs, name=name), blobs)
+
+
+def snapshot_parts(artifact: Artifact, created: Created, blobs: BlobStore) -> SnapshotParts:
+    """The lineage facts of a snapshot already taken (``create``) of ``artifact``'s data.
+
+    Apart from ``snapshot_artifact`` so a caller can snapshot data at one moment
+    (before a task may touch it) and record the facts later, once the artifact's
+    id is known.
+    """
     snapshot = snapshot_node(created, blobs)
     execution = Execution(
         id=snapshotting_id(artifact.id, snapshot.id),
         type=LineageType.SNAPSHOT_EXECUTION,
-        name=f"snapshot of {artifact.id}",
+        # No name: MLMD keeps names unique per type, and one artifact may be
+        # snapshotted more than once (its id already says which snapshot).
         state=ExecutionState.COMPLETE,
         properties={"source_uri": artifact.uri, "snapshot": snapshot.id},
     )
