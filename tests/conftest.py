@@ -72,35 +72,37 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"{name}: " + ", ".join(f"{t:.1f}s" for t in times))
 
 
-# A failed session-scoped setup is cached by pytest, so a service that cannot start is
-# tried once per session, not once per test.
+def _session_service(name: str, service: S) -> Iterator[S]:
+    try:
+        require(name, service)
+    except BaseException:  # includes pytest's skip/fail outcomes
+        # Keep the home when it holds logs: the message points at them.
+        if not service.log_path.exists():
+            service.close()
+        raise
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+# Session scope: one server per test session (per xdist worker), started on first use. A
+# failed setup is cached by pytest, so a service that cannot start is tried only once.
 
 
 @pytest.fixture(scope="session")
 def neo4j_service() -> Iterator[Neo4jService]:
-    service = Neo4jService()
-    try:
-        yield require("neo4j", service)
-    finally:
-        service.close()
+    yield from _session_service("neo4j", Neo4jService())
 
 
 @pytest.fixture(scope="session")
 def mariadb_service() -> Iterator[MariaDBService]:
-    service = MariaDBService()
-    try:
-        yield require("mariadb", service)
-    finally:
-        service.close()
+    yield from _session_service("mariadb", MariaDBService())
 
 
 @pytest.fixture(scope="session")
 def registry_service() -> Iterator[RegistryService]:
-    service = RegistryService()
-    try:
-        yield require("registry", service)
-    finally:
-        service.close()
+    yield from _session_service("registry", RegistryService())
 
 
 @pytest.fixture

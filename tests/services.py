@@ -47,7 +47,8 @@ def on_ci() -> bool:
 
 
 def free_port() -> int:
-    """A port the kernel just handed out on 127.0.0.1; the service binds it right after."""
+    """A port the kernel just handed out on 127.0.0.1, for a server to bind right after
+    (_Service.start moves to another one if something else got there first)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -61,8 +62,8 @@ def find_binary(*names: str) -> str:
         found = shutil.which(name, path=search)
         if found:
             return found
-    wanted = names[0] if len(names) == 1 else f"any of {', '.join(names)}"
-    raise ServiceError(f"{wanted} is not installed (see scripts/install-services)")
+    missing = f"{names[0]} is not" if len(names) == 1 else f"none of {', '.join(names)} is"
+    raise ServiceError(f"{missing} installed (see scripts/install-services)")
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
@@ -130,8 +131,10 @@ class _Process:
         last_error = ""
         while time.monotonic() - started < timeout:
             if not self.alive:
+                code = self.exit_code
+                self.stop(timeout=10)  # reap anything it left behind in its group
                 raise ServiceError(
-                    f"{self.name} exited with code {self.exit_code} before it was ready; "
+                    f"{self.name} exited with code {code} before it was ready; "
                     f"log {self.log_path}:\n{log_tail(self.log_path)}"
                 )
             try:
@@ -163,6 +166,9 @@ class _Service:
         self.home = home or Path(tempfile.mkdtemp(prefix=f"lineage-{self.name}-"))
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        # A port we picked may be taken (by another test session, or by some client's
+        # ephemeral port) before the server binds it; then the first start tries another.
+        self._may_move_port = port is None
         self.log_path = self.home / f"{self.name}.log"
         self.startup_seconds: float | None = None  # of the latest start(), for reports
         self._proc: _Process | None = None
@@ -175,7 +181,17 @@ class _Service:
         if self.running:
             return self
         started = time.monotonic()
-        self._start()
+        for attempt in range(3):
+            try:
+                self._start()
+                break
+            except ServiceError as exc:
+                lost_port = "address already in use" in str(exc).lower()
+                if not (lost_port and self._may_move_port and attempt < 2):
+                    raise
+                self.port = free_port()
+        # Restarts must come back on the same port: clients keep their URI.
+        self._may_move_port = False
         self.startup_seconds = time.monotonic() - started
         return self
 
@@ -232,7 +248,9 @@ class Neo4jService(_Service):
         proc = self._spawn([str(NEO4J_RUN), str(self.home / "server"), str(self.port)])
 
         def connected() -> bool:
-            with self.driver(connection_timeout=2.0) as driver:
+            # Bound the Bolt handshake too (acquisition timeout, 60s by default): a port
+            # that accepts but never answers must not stall the readiness loop.
+            with self.driver(connection_timeout=2.0, connection_acquisition_timeout=5.0) as driver:
                 driver.verify_connectivity()
             return True
 
@@ -270,6 +288,9 @@ class MariaDBService(_Service):
         password: str = "lineage-test-pw",
         timeout: float = 60.0,
     ) -> None:
+        # Both are spliced into init.sql; keep them to characters that need no escaping.
+        if not (re.fullmatch(r"[\w.-]+", user) and re.fullmatch(r"[\w.-]+", password)):
+            raise ValueError("MariaDB test user and password: letters, digits, _ . - only")
         super().__init__(home, port)
         self.host = "127.0.0.1"
         self.user = user
@@ -282,7 +303,11 @@ class MariaDBService(_Service):
             f"@{self.host}:{self.port}/{database}"
         )
 
-    def connect(self, database: str | None = None) -> pymysql.connections.Connection:
+    def connect(
+        self, database: str | None = None, read_timeout: float | None = None
+    ) -> pymysql.connections.Connection:
+        # connect_timeout covers only the TCP connect; read_timeout also bounds the wait for
+        # the server greeting, which the readiness probe needs.
         return pymysql.connect(
             host=self.host,
             port=self.port,
@@ -290,6 +315,8 @@ class MariaDBService(_Service):
             password=self.password,
             database=database,
             connect_timeout=5,
+            read_timeout=read_timeout,
+            write_timeout=read_timeout,
             autocommit=True,
         )
 
@@ -329,8 +356,8 @@ class MariaDBService(_Service):
             self._install(install_db)
         # Runs before the server accepts connections, with full privileges, on every start:
         # install-db bootstraps with grant tables off, so it cannot create users itself.
-        # mysql_native_password: the only password plugin both MariaDB and MLMD's bundled
-        # libmysqlclient speak (MariaDB has no caching_sha2_password).
+        # mysql_native_password: MLMD statically links MariaDB Connector/C 3.0 with no
+        # other auth plugin compiled in, so ed25519 or caching_sha2 accounts cannot log in.
         init_sql = self.home / "init.sql"
         account = f"'{self.user}'@'%'"
         auth = f"IDENTIFIED VIA mysql_native_password USING PASSWORD('{self.password}')"
@@ -362,7 +389,7 @@ class MariaDBService(_Service):
         )
 
         def logged_in() -> bool:
-            with self.connect() as conn, conn.cursor() as cur:
+            with self.connect(read_timeout=5) as conn, conn.cursor() as cur:
                 cur.execute("SELECT 1")
             return True
 
@@ -488,10 +515,14 @@ def _put_image(layout: Path, files: Mapping[str, bytes], arch: str) -> dict[str,
 
 
 def _write_layout(layout: Path, descriptor: dict[str, Any], tag: str) -> Path:
+    """Tags `descriptor` in index.json; other tags already in the layout are kept."""
     (layout / "oci-layout").write_bytes(_canonical_json({"imageLayoutVersion": "1.0.0"}))
-    entry = {**descriptor, "annotations": {REF_NAME: tag}}
-    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]}
-    (layout / "index.json").write_bytes(_canonical_json(index))
+    index_path = layout / "index.json"
+    entries = json.loads(index_path.read_text())["manifests"] if index_path.exists() else []
+    entries = [e for e in entries if e.get("annotations", {}).get(REF_NAME) != tag]
+    entries.append({**descriptor, "annotations": {REF_NAME: tag}})
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
+    index_path.write_bytes(_canonical_json(index))
     return layout
 
 
