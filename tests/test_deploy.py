@@ -37,4 +37,3 @@ def test_the_mlmd_server_image_matches_the_client() -> None:
     spec = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     image = spec["services"]["mlmd"]["image"]
     assert image.endswith(":" + version("ml-metadata"))
-
