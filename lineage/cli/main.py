@@ -8,6 +8,8 @@ from lineage import __version__
 from lineage.cli import images as images_cli
 from lineage.cli import (  # noqa: F401 - importing a module registers its ingest command
     ingest,
+    ingest_kfp,
+    ingest_mlmd,
     ingest_pods,
     ingest_spec,
     ingest_volumesnapshots,

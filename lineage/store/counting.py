@@ -48,6 +48,25 @@ class SqlCounter:
     def close(self) -> None:
         pass
 
+    def associations(self, execution_rows: list[int]) -> list[tuple[int, int]]:
+        """(execution row, context row) pairs from MLMD's Association table.
+
+        MLMD's own get_contexts_by_execution scans that table once per execution
+        (it is indexed by context only), so the projection reads it once per page.
+        """
+        if not execution_rows:
+            return []
+        ids = ",".join(str(int(r)) for r in execution_rows)  # ints only: safe to inline
+        conn = self._connect()
+        try:
+            cur = conn.cursor()
+            cur.execute(
+                f"SELECT execution_id, context_id FROM Association WHERE execution_id IN ({ids})"
+            )
+            return [(int(e), int(c)) for e, c in cur.fetchall()]
+        finally:
+            conn.close()
+
 
 class ListingCounter:
     """For a gRPC server, where only MLMD's API is reachable: count by listing."""

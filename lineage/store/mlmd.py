@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ml_metadata import errors as mlmd_errors
@@ -21,6 +21,8 @@ from lineage.store.types import TypeRegistry
 T = TypeVar("T")
 # MLMD's gRPC server caps a message at 4 MiB by default; 500 ids stay far below it.
 _BATCH = 500
+# Parent links held back by deferred_parent_links() before they are flushed.
+_PENDING_LINKS = 256
 
 
 def _batched(ids: Sequence[str]) -> Iterable[list[str]]:
@@ -39,6 +41,10 @@ class MlmdStore:
         self._location = location
         self._counter = counter
         self.types = TypeRegistry(mlmd)
+        # Parent links held back inside deferred_parent_links(): (child, parent) ids -> rows.
+        self._defer_links = 0
+        self._pending_links: dict[tuple[str, str], tuple[int, int]] = {}
+        self._pending_parents: dict[str, set[str]] = {}  # child id -> parent ids pending
 
     @property
     def backend(self) -> str:
@@ -49,6 +55,7 @@ class MlmdStore:
         return self._location
 
     def close(self) -> None:
+        self.flush_parent_links()
         self._counter.close()
 
     # --- writes ------------------------------------------------------------
@@ -72,7 +79,7 @@ class MlmdStore:
                 self.mlmd.get_artifacts_by_external_ids, [a.id for a in record.artifacts]
             )
         }
-        self._check_parents(record, stored_ctx)
+        parent_rows = self._check_parents(record, stored_ctx)
 
         created = updated = unchanged = 0
 
@@ -132,14 +139,16 @@ class MlmdStore:
         try:
             # One call, one transaction: the run's nodes land together or not at all.
             # Every context is passed (written or not) so new nodes are attributed to it.
-            self.mlmd.put_lineage_subgraph(
+            _, _, ctx_rows = self.mlmd.put_lineage_subgraph(
                 [p for p, w in zip(executions, ex_write, strict=True) if w],
                 [p for p, w in zip(artifacts, art_write, strict=True) if w],
                 contexts,
                 edges,
                 reuse_context_if_already_exist=True,
             )
-            self._link_parents(record, missing_parents)
+            # The rows of the record's contexts come back in order: no lookup needed.
+            parent_rows.update(zip(ctx_ids, ctx_rows, strict=True))
+            self._link_parents(missing_parents, parent_rows)
         except mlmd_errors.StatusError as exc:
             raise StoreError(f"{record.label}: the store refused the write: {exc}") from exc
         return WriteResult(created, updated, unchanged, len(new_events))
@@ -166,18 +175,24 @@ class MlmdStore:
                 fresh.append(event)
         return fresh
 
-    def _check_parents(self, record: RunRecord, stored_ctx: Mapping[str, pb.Context]) -> None:
+    def _check_parents(
+        self, record: RunRecord, stored_ctx: Mapping[str, pb.Context]
+    ) -> dict[str, int]:
+        """Raise if a parent is neither in the record nor stored; return known rows by id."""
+        rows = {key: int(c.id) for key, c in stored_ctx.items()}
         wanted = {p for c in record.contexts for p in c.parents}
         known = {c.id for c in record.contexts} | set(stored_ctx)
         unknown = sorted(wanted - known)
         if unknown:
             found = {
-                c.external_id
+                c.external_id: int(c.id)
                 for c in self._by_external_ids(self.mlmd.get_contexts_by_external_ids, unknown)
             }
             still = [p for p in unknown if p not in found]
             if still:
                 raise BadInputError(f"{record.label}: parent context {still[0]!r} is not stored")
+            rows.update(found)
+        return rows
 
     def _missing_parent_links(
         self, record: RunRecord, stored_ctx: Mapping[str, pb.Context]
@@ -186,32 +201,74 @@ class MlmdStore:
         for ctx in record.contexts:
             if not ctx.parents:
                 continue
-            have: set[str] = set()
+            have = set(self._pending_parents.get(ctx.id, ()))
             if ctx.id in stored_ctx:
-                have = {
+                have |= {
                     p.external_id
                     for p in self.mlmd.get_parent_contexts_by_context(stored_ctx[ctx.id].id)
                 }
             links.extend((ctx.id, parent) for parent in ctx.parents if parent not in have)
         return links
 
-    def _link_parents(self, record: RunRecord, links: list[tuple[str, str]]) -> None:
+    def _link_parents(self, links: list[tuple[str, str]], rows: Mapping[str, int]) -> None:
         # MLMD cannot put parent links inside put_lineage_subgraph, so they follow
         # it. They are derivable (every node is attributed to the pipeline context
         # too) and a re-run of the same record adds any link a crash left out.
         if not links:
             return
-        ids = sorted({x for link in links for x in link})
-        rows = {
-            c.external_id: c.id
-            for c in self._by_external_ids(self.mlmd.get_contexts_by_external_ids, ids)
-        }
+        if self._defer_links:
+            for child, parent in links:
+                self._pending_links[(child, parent)] = (rows[child], rows[parent])
+                self._pending_parents.setdefault(child, set()).add(parent)
+            if len(self._pending_links) >= _PENDING_LINKS:
+                self.flush_parent_links()
+            return
         self.mlmd.put_parent_contexts(
             [
                 pb.ParentContext(child_id=rows[child], parent_id=rows[parent])
                 for child, parent in links
             ]
         )
+
+    @contextlib.contextmanager
+    def deferred_parent_links(self) -> Iterator[None]:
+        """Write the parent links of new contexts in batches while the block runs.
+
+        A link cannot share the run's transaction (MLMD has no parent links in
+        put_lineage_subgraph), so written at once it costs a second commit per run,
+        which on a disk nearly doubles a bulk ingest. Inside this block links are
+        flushed every few hundred, before any read of contexts or state write, and at
+        the end. Nodes and events stay one transaction per run; a crash loses only
+        unflushed links, and writing the same records again restores them.
+        """
+        self._defer_links += 1
+        try:
+            yield
+        finally:
+            self._defer_links -= 1
+            if not self._defer_links:
+                self.flush_parent_links()
+
+    def _flush_links_of(self, ids: Sequence[str]) -> None:
+        if self._pending_parents and not self._pending_parents.keys().isdisjoint(ids):
+            self.flush_parent_links()
+
+    def flush_parent_links(self) -> None:
+        if not self._pending_links:
+            return
+        links = [pb.ParentContext(child_id=c, parent_id=p) for c, p in self._pending_links.values()]
+        self._pending_links = {}
+        self._pending_parents = {}
+        try:
+            try:
+                self.mlmd.put_parent_contexts(links)
+            except mlmd_errors.AlreadyExistsError:
+                # Another writer linked some meanwhile: one by one, keeping the rest.
+                for link in links:
+                    with contextlib.suppress(mlmd_errors.AlreadyExistsError):
+                        self.mlmd.put_parent_contexts([link])
+        except mlmd_errors.StatusError as exc:
+            raise StoreError(f"the store refused {len(links)} parent links: {exc}") from exc
 
     # --- reads -------------------------------------------------------------
 
@@ -265,6 +322,7 @@ class MlmdStore:
         return [found[i] for i in ids if i in found]
 
     def get_contexts(self, ids: Sequence[str]) -> list[Context]:
+        self._flush_links_of(ids)  # a reader sees every link written so far
         return [
             self._ctx(p)
             for p in self._rows(
@@ -322,6 +380,7 @@ class MlmdStore:
     def list_contexts(
         self, type: str | None = None, page_size: int = 100, page_token: str | None = None
     ) -> Page[Context]:
+        self.flush_parent_links()
         rows, token = self._page(self.mlmd.get_contexts, type, page_size, page_token)
         return Page([self._ctx(p) for p in rows], token)
 
@@ -381,6 +440,7 @@ class MlmdStore:
         return [convert.event_from_proto(e, ex_names, art_names) for e in events]
 
     def get_run(self, run_context_id: str) -> RunRecord:
+        self._flush_links_of([run_context_id])
         rows = self._rows(
             [run_context_id],
             "context",
@@ -424,6 +484,12 @@ class MlmdStore:
     def counts(self) -> StoreCounts:
         return self._counter.counts()
 
+    def associations(self, execution_rows: list[int]) -> list[tuple[int, int]] | None:
+        """(execution row, context row) attribution pairs read in one SQL query, or None
+        when the store is reachable only through MLMD's API (gRPC)."""
+        read = getattr(self._counter, "associations", None)
+        return None if read is None else list(read(execution_rows))
+
     # --- book-keeping ------------------------------------------------------
 
     def get_state(self, key: str) -> dict[str, Any] | None:
@@ -436,6 +502,8 @@ class MlmdStore:
         return loaded if isinstance(loaded, dict) else None
 
     def put_state(self, key: str, value: Mapping[str, Any]) -> None:
+        # A watermark must never cover runs whose links are still in memory.
+        self.flush_parent_links()
         proto = pb.Context(
             type_id=self.types.context(LineageType.STATE), name=key, external_id=f"state:{key}"
         )

@@ -1,0 +1,216 @@
+"""Native tasks and artifacts of KFP releases without MLMD, as KFP's MLMD would hold them.
+
+Those releases answer ``Run.tasks``: each task with its type (ROOT, RUNTIME, DAG, LOOP,
+CONDITION...), ``parent_task_id``, ``type_attributes.iteration_index``, its pods, and its
+inputs/outputs with the artifacts themselves. We record them with the names the MLMD
+ingest uses, so a run reads the same whichever way it arrived:
+
+- ROOT is the root ``system.DAGExecution`` named ``run/<run id>`` (task path ``""``);
+- RUNTIME is a ``system.ContainerExecution``, every grouping task a ``system.DAGExecution``;
+- the task path follows ``parent_task_id``, with ``[iteration_index]`` in loops;
+- an artifact is named by its URI (one without a URI by the server's artifact id);
+- input and output artifacts become INPUT and OUTPUT events keyed by ``artifact_key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lineage.errors import BadInputError
+from lineage.model import (
+    Artifact,
+    Event,
+    EventType,
+    Execution,
+    ExecutionState,
+    KfpType,
+    PropertyValue,
+    artifact_id,
+    run_id,
+    task_id,
+)
+
+_DAG_TYPES = frozenset({"ROOT", "DAG", "LOOP", "CONDITION", "CONDITION_BRANCH"})
+_STATES = {
+    "SUCCEEDED": ExecutionState.COMPLETE,
+    "FAILED": ExecutionState.FAILED,
+    "CACHED": ExecutionState.CACHED,
+    "SKIPPED": ExecutionState.CANCELED,  # not triggered, as KFP's MLMD records it
+    "CANCELED": ExecutionState.CANCELED,
+    "RUNNING": ExecutionState.RUNNING,
+    "CANCELING": ExecutionState.RUNNING,
+    "PENDING": ExecutionState.NEW,
+}
+_ARTIFACT_TYPES = {
+    "Artifact": KfpType.ARTIFACT,
+    "Model": KfpType.MODEL,
+    "Dataset": KfpType.DATASET,
+    "HTML": KfpType.HTML,
+    "Markdown": KfpType.MARKDOWN,
+    "Metric": KfpType.METRICS,
+    "ClassificationMetric": KfpType.CLASSIFICATION_METRICS,
+    "SlicedClassificationMetric": KfpType.SLICED_CLASSIFICATION_METRICS,
+}
+
+
+def as_property(value: Any) -> PropertyValue | None:
+    """A JSON value as an MLMD property; lists live inside a struct, as KFP keeps them."""
+    if value is None:
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return {"values": value}
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    # int64 fields arrive as JSON strings from grpc-gateway.
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _name(task: Mapping[str, Any]) -> str:
+    return str(task.get("name") or task.get("display_name") or task.get("task_id") or "task")
+
+
+def _segment(task: Mapping[str, Any]) -> str:
+    index = _int((task.get("type_attributes") or {}).get("iteration_index"))
+    return f"{_name(task)}[{index}]" if index is not None else _name(task)
+
+
+def _paths(run: str, tasks: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Task path by server task id, parents first; duplicates get ``#<task id>``."""
+    by_id = {str(t.get("task_id")): t for t in tasks}
+    paths: dict[str, str] = {}
+    taken: set[str] = set()
+
+    def path_of(tid: str, seen: tuple[str, ...] = ()) -> str:
+        if tid in paths:
+            return paths[tid]
+        task = by_id[tid]
+        parent = str(task.get("parent_task_id") or "")
+        if not parent:
+            prefix = None
+        elif parent not in by_id:
+            raise BadInputError(
+                f"{run_id(run)}: task {tid} ({_name(task)}) names parent_task_id {parent}, "
+                "which is not a task of this run"
+            )
+        elif parent in seen:
+            raise BadInputError(f"{run_id(run)}: the parent_task_id chain of task {tid} loops")
+        else:
+            prefix = path_of(parent, (*seen, tid))
+        if prefix is None and task.get("type") == "ROOT" and "" not in taken:
+            path = ""
+        else:
+            path = f"{prefix}/{_segment(task)}" if prefix else _segment(task)
+            if path in taken:
+                path = f"{path}#{tid}"
+        taken.add(path)
+        paths[tid] = path
+        return path
+
+    for tid in sorted(by_id, key=lambda t: (str(by_id[t].get("create_time") or ""), t)):
+        path_of(tid)
+    return paths
+
+
+def _params(io: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for param in (io or {}).get("parameters") or []:
+        key = param.get("parameter_key")
+        if key:
+            out[str(key)] = param.get("value")
+    return out
+
+
+def _artifact(art: Mapping[str, Any], art_id: str) -> Artifact:
+    name = str(art.get("name") or "")
+    props: dict[str, PropertyValue] = {"kfp_artifact_id": str(art.get("artifact_id") or "")}
+    if name:
+        props["display_name"] = name
+    for key, value in (art.get("metadata") or {}).items():
+        converted = as_property(value)
+        if converted is not None:
+            props[str(key)] = converted
+    if isinstance(art.get("number_value"), int | float) and name:
+        props[name] = float(art["number_value"])  # a metric: its name is the key
+    if art.get("description"):
+        props["description"] = str(art["description"])
+    kind = _ARTIFACT_TYPES.get(str(art.get("type") or ""), KfpType.ARTIFACT)
+    return Artifact(art_id, kind, str(art.get("uri") or ""), None, properties=props)
+
+
+def task_nodes(
+    run: str, tasks: Sequence[Mapping[str, Any]]
+) -> tuple[list[Execution], list[Artifact], list[Event]]:
+    """Executions, artifacts and events of one run's native tasks."""
+    paths = _paths(run, tasks)
+    ids = {tid: task_id(run, path) for tid, path in paths.items()}
+    executions: list[Execution] = []
+    artifacts: dict[str, Artifact] = {}  # by server artifact id
+    by_uri: dict[str, str] = {}
+    events: dict[tuple[str, str, EventType], Event] = {}
+    for task in tasks:
+        tid = str(task.get("task_id"))
+        kind = str(task.get("type") or "RUNTIME")
+        attrs = task.get("type_attributes") or {}
+        props: dict[str, PropertyValue] = {
+            "display_name": str(task.get("display_name") or _name(task)),
+            "task_name": "" if kind == "ROOT" else _name(task),
+            "kfp_task_id": tid,
+            "inputs": _params(task.get("inputs")),
+            "outputs": _params(task.get("outputs")),
+        }
+        parent = str(task.get("parent_task_id") or "")
+        if parent:
+            props["parent_task"] = ids[parent]
+        for key in ("iteration_index", "iteration_count"):
+            number = _int(attrs.get(key))
+            if number is not None:
+                props[key] = number
+        pods = task.get("pods") or []
+        pod = next((p for p in pods if p.get("type") == "EXECUTOR"), pods[0] if pods else None)
+        if pod:
+            props["pod_name"] = str(pod.get("name") or "")
+            props["pod_uid"] = str(pod.get("uid") or "")
+        for key in ("cache_fingerprint", "create_time", "end_time", "scope_path"):
+            if task.get(key):
+                props[key] = str(task[key])
+        if task.get("error"):
+            props["error"] = dict(task["error"])
+        executions.append(
+            Execution(
+                ids[tid],
+                KfpType.DAG_EXECUTION if kind in _DAG_TYPES else KfpType.CONTAINER_EXECUTION,
+                f"run/{run}" if paths[tid] == "" else None,
+                _STATES.get(str(task.get("state") or ""), ExecutionState.UNKNOWN),
+                props,
+            )
+        )
+        for side, event_type in (("inputs", EventType.INPUT), ("outputs", EventType.OUTPUT)):
+            for io in (task.get(side) or {}).get("artifacts") or []:
+                key = str(io.get("artifact_key") or "")
+                for art in io.get("artifacts") or []:
+                    server_id = str(art.get("artifact_id") or "")
+                    uri = str(art.get("uri") or "")
+                    if server_id not in artifacts:
+                        if not uri:
+                            node_id = f"artifact:kfp/{server_id}"
+                        elif by_uri.setdefault(uri, server_id) == server_id:
+                            node_id = artifact_id(uri)
+                        else:
+                            node_id = artifact_id(uri, server_id)
+                        artifacts[server_id] = _artifact(art, node_id)
+                    ev = Event(ids[tid], artifacts[server_id].id, event_type, (key,) if key else ())
+                    events.setdefault((ev.execution, ev.artifact, event_type), ev)
+    return executions, list(artifacts.values()), list(events.values())
