@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml_metadata import errors as mlmd_errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-from lineage.errors import ConfigError, StoreError, UnavailableError
-from lineage.store.connect import parse_mysql_url
+from lineage.errors import ConfigError, StoreError
+from lineage.store.connect import connect_grpc, mysql_config, open_mlmd, parse_mysql_url
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -134,7 +133,7 @@ def open_sqlite_source(path: Path) -> MlmdSource:
     config = pb.ConnectionConfig()
     config.sqlite.filename_uri = str(path)
     config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READONLY
-    mlmd = _open(config, f"the MLMD SQLite source {path}")
+    mlmd = open_mlmd(config, f"the MLMD SQLite source {path}")
     return MlmdSource(mlmd, f"sqlite:{path.resolve()}", ghosts)
 
 
@@ -171,31 +170,9 @@ def open_mysql_source(url: str) -> MlmdSource:
         ) from exc
     if not is_mlmd:
         raise StoreError(f"mysql://{where} is not an ML Metadata database")
-    config = pb.ConnectionConfig()
-    for key in ("host", "port", "user", "password", "database"):
-        setattr(config.mysql, key, params[key])
-    mlmd = _open(config, f"the MLMD source mysql://{where}")
+    mlmd = open_mlmd(mysql_config(params), f"the MLMD source mysql://{where}")
     return MlmdSource(mlmd, f"mysql://{where}", ghosts)
 
 
 def open_grpc_source(address: str, timeout_s: float = 10.0) -> MlmdSource:
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ConfigError(f"an MLMD gRPC address is HOST:PORT, got {address!r}")
-    config = pb.MetadataStoreClientConfig(host=host, port=int(port))
-    config.client_timeout_sec = timeout_s
-    try:
-        mlmd = metadata_store.MetadataStore(config)
-        mlmd.get_context_types()  # the client connects lazily: ask once to know
-    except mlmd_errors.StatusError as exc:
-        raise UnavailableError(
-            f"no MLMD gRPC server answers at {address}: {str(exc).splitlines()[0]}"
-        ) from exc
-    return MlmdSource(mlmd, f"grpc:{address}")
-
-
-def _open(config: pb.ConnectionConfig, where: str) -> metadata_store.MetadataStore:
-    try:
-        return metadata_store.MetadataStore(config)
-    except mlmd_errors.StatusError as exc:
-        raise StoreError(f"cannot open {where}: {str(exc).splitlines()[0]}") from exc
+    return MlmdSource(connect_grpc(address, timeout_s), f"grpc:{address}")

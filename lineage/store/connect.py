@@ -43,7 +43,7 @@ def open_sqlite(path: Path) -> MlmdStore:
     config = pb.ConnectionConfig()
     config.sqlite.filename_uri = str(path)
     config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-    mlmd = _open(config, f"the SQLite store {path}")
+    mlmd = open_mlmd(config, f"the SQLite store {path}")
 
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -136,17 +136,20 @@ def open_mysql(url: str) -> MlmdStore:
         raise ConfigError(
             f"cannot connect to {where}: {exc.args[-1] if exc.args else exc}"
         ) from exc
-    config = pb.ConnectionConfig()
-    for key in ("host", "port", "user", "password", "database"):
-        setattr(config.mysql, key, params[key])
-    mlmd = _open(config, where)
+    mlmd = open_mlmd(mysql_config(params), where)
     return MlmdStore(mlmd, "mysql", where, SqlCounter(connect))
 
 
 def open_grpc(address: str, timeout_s: float = 10.0) -> MlmdStore:
+    mlmd = connect_grpc(address, timeout_s)
+    return MlmdStore(mlmd, "grpc", address, ListingCounter(mlmd))
+
+
+def connect_grpc(address: str, timeout_s: float = 10.0) -> metadata_store.MetadataStore:
+    """An MLMD client for a gRPC server, asked once so a dead address fails here."""
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise ConfigError(f"a gRPC store address is host:port, got {address!r}")
+        raise ConfigError(f"an MLMD gRPC address is host:port, got {address!r}")
     config = pb.MetadataStoreClientConfig(host=host, port=int(port))
     config.client_timeout_sec = timeout_s
     try:
@@ -156,10 +159,17 @@ def open_grpc(address: str, timeout_s: float = 10.0) -> MlmdStore:
         raise UnavailableError(
             f"no MLMD gRPC server answers at {address}: {str(exc).splitlines()[0]}"
         ) from exc
-    return MlmdStore(mlmd, "grpc", address, ListingCounter(mlmd))
+    return mlmd
 
 
-def _open(config: pb.ConnectionConfig, where: str) -> metadata_store.MetadataStore:
+def mysql_config(params: dict[str, Any]) -> pb.ConnectionConfig:
+    config = pb.ConnectionConfig()
+    for key in ("host", "port", "user", "password", "database"):
+        setattr(config.mysql, key, params[key])
+    return config
+
+
+def open_mlmd(config: pb.ConnectionConfig, where: str) -> metadata_store.MetadataStore:
     try:
         return metadata_store.MetadataStore(config)
     except mlmd_errors.StatusError as exc:
