@@ -135,4 +135,4 @@ def test_bad_sources_are_refused_with_a_clear_error(fast_tmp: Path) -> None:
     since = invoke(["ingest", "mlmd", "--sqlite", str(plain), "--since", "yesterday"], home)
     assert since.returncode == 2 and "--since" in since.stderr
     grpc = invoke(["ingest", "mlmd", "--grpc", "no-port"], home)
-    assert grpc.returncode == 2 and "HOST:PORT" in grpc.stderr
+    assert grpc.returncode == 2 and "host:port" in grpc.stderr
