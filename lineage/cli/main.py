@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lineage import __version__
+from lineage.cli import graph as graph_cli
 from lineage.cli import images as images_cli
 from lineage.cli import (  # noqa: F401 - importing a module registers its ingest command
     ingest,
@@ -15,6 +16,7 @@ from lineage.cli import (  # noqa: F401 - importing a module registers its inges
     ingest_volumesnapshots,
     store,
 )
+from lineage.cli import query as query_cli
 from lineage.cli import run as run_cli
 from lineage.cli import snapshot as snapshot_cli
 
@@ -29,6 +31,8 @@ app.add_typer(ingest.app, name="ingest")
 app.command("run")(run_cli.run)
 app.add_typer(images_cli.app, name="images")
 app.add_typer(snapshot_cli.app, name="snapshot")
+app.add_typer(graph_cli.app, name="graph")
+query_cli.register(app)  # lineage, impact, diff, path
 
 
 def _version(value: bool) -> None:

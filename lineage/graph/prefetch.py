@@ -1,0 +1,147 @@
+"""One round trip per walk: fetch the neighbourhood a walk can reach, then walk it in memory.
+
+A level-by-level walk costs one Bolt round trip per level. Instead, one Cypher
+query collects every node within ``depth`` edges of the start (the planner's
+pruning breadth-first expand visits each node once) and every edge entering
+(upstream) or leaving (downstream) those nodes. The shared walk then runs
+unchanged over that copy, so answers stay identical to a level-by-level walk:
+any node the walk expands lies within ``depth`` of the start, and all its
+edges in that direction were fetched. Past ``cap`` nodes, or for ids outside
+the copy, the walk falls back to the live reader.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lineage.model import EdgeKind
+from lineage.query import projection
+from lineage.query.port import Expansion, Reach
+from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
+
+if TYPE_CHECKING:
+    from lineage.graph.reader import Neo4jReader
+
+_NODE = "{.id, .kind, .name, .type, .props, .uri, .state, .created_ms}"
+
+
+class Prefetched:
+    """A LineageReader over a fetched neighbourhood, backed by the live reader."""
+
+    def __init__(self, live: Neo4jReader, kinds: frozenset[EdgeKind]) -> None:
+        self.live = live
+        self.kinds = kinds
+        self.covered: dict[Direction, set[str]] = {d: set() for d in Direction}
+        self.edges: dict[Direction, dict[str, list[LineageEdge]]] = {
+            d: defaultdict(list) for d in Direction
+        }
+        self.node_rows: dict[str, LineageNode] = {}
+
+    @property
+    def backend(self) -> str:
+        return self.live.backend
+
+    def close(self) -> None:
+        pass
+
+    def fetch(self, start: str, direction: Direction, depth: int, cap: int) -> bool:
+        """Fill the copy for one direction; False when the neighbourhood exceeds ``cap``.
+
+        One record comes back: the start, the ids whose edges were all fetched, the
+        edges, and each far node once (far nodes are the whole neighbourhood but the
+        start, plus the ring just past the depth).
+        """
+        types = "|".join(sorted(k.value for k in self.kinds))
+        if direction is Direction.UPSTREAM:
+            reach, step, ends = f"<-[:{types}*0..{depth}]-", f"<-[r:{types}]-", "x.id, m.id"
+        else:
+            reach, step, ends = f"-[:{types}*0..{depth}]->", f"-[r:{types}]->", "m.id, x.id"
+        records = self.live.graph.run(
+            "MATCH (s:Node {id: $start}) "
+            f"CALL (s) {{ MATCH (s){reach}(m:Node) RETURN DISTINCT m LIMIT $over }} "
+            "WITH s, collect(m) AS ms WITH s, ms, size(ms) AS n UNWIND ms AS m "
+            f"OPTIONAL MATCH (m){step}(x:Node) "
+            f"RETURN n, s {_NODE} AS start, collect(DISTINCT m.id) AS covered, "
+            f"collect([{ends}, type(r), r.key]) AS edges, collect(DISTINCT x {_NODE}) AS far",
+            "fetching a lineage neighbourhood",
+            start=start,
+            over=cap + 1,
+        )
+        if not records or int(records[0]["n"]) > cap:
+            return False
+        record = records[0]
+        for row in (record["start"], *record["far"]):
+            if row["id"] not in self.node_rows:
+                self.node_rows[row["id"]] = projection.from_row(row)
+        index = self.edges[direction]
+        for source, target, kind, key in record["edges"]:
+            if kind is not None:
+                near = target if direction is Direction.UPSTREAM else source
+                index[near].append(LineageEdge(source, target, EdgeKind(kind), key))
+        self.covered[direction].update(record["covered"])
+        return True
+
+    def nodes(self, ids: Sequence[str]) -> dict[str, LineageNode]:
+        found = {i: self.node_rows[i] for i in ids if i in self.node_rows}
+        rest = [i for i in ids if i not in found]
+        if rest:
+            found.update(self.live.nodes(rest))
+        return found
+
+    def expand(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        edge_kinds: frozenset[EdgeKind],
+        as_of_ms: int | None = None,
+    ) -> Expansion:
+        if not edge_kinds <= self.kinds:
+            return self.live.expand(ids, direction, edge_kinds, as_of_ms)
+        ways = (
+            [Direction.UPSTREAM, Direction.DOWNSTREAM]
+            if direction is Direction.BOTH
+            else [direction]
+        )
+        out = Expansion()
+        for way in ways:
+            rest = [i for i in ids if i not in self.covered[way]]
+            if rest:
+                fetched = self.live.expand(rest, way, edge_kinds, as_of_ms)
+                out.edges.extend(fetched.edges)
+                out.nodes.update(fetched.nodes)
+            for node_id in ids:
+                if node_id not in self.covered[way]:
+                    continue
+                for edge in self.edges[way].get(node_id, []):
+                    if edge.kind not in edge_kinds:
+                        continue
+                    far_id = edge.source if way is Direction.UPSTREAM else edge.target
+                    far = self.node_rows[far_id]
+                    if as_of_ms is not None and far.created_ms > as_of_ms:
+                        continue
+                    out.edges.append(edge)
+                    out.nodes[far_id] = far
+        return out
+
+    def find_images(self, digest: str, as_of_ms: int | None = None) -> list[LineageNode]:
+        return self.live.find_images(digest, as_of_ms)
+
+    def reach(self, starts: Sequence[str], as_of_ms: int | None, budget: int) -> Reach:
+        return self.live.reach(starts, as_of_ms, budget)
+
+    def around(self, start: str, query: LineageQuery) -> Prefetched:
+        return self
+
+
+def prefetch(live: Neo4jReader, start: str, query: LineageQuery, cap: int) -> Prefetched:
+    copy = Prefetched(live, query.edge_kinds)
+    ways = (
+        [Direction.UPSTREAM, Direction.DOWNSTREAM]
+        if query.direction is Direction.BOTH
+        else [query.direction]
+    )
+    for way in ways:
+        copy.fetch(start, way, query.depth, cap)
+    return copy

@@ -1,0 +1,194 @@
+"""Projecting the store into Neo4j: full, or incremental from a watermark kept in Neo4j.
+
+MLMD is the truth; Neo4j is derived and can be emptied and rebuilt at any time.
+Ingest never touches Neo4j: a sync reads what MLMD changed since the last one
+(by MLMD's last_update_time) and merges it in. Every batch is one transaction
+and every write is a MERGE, so a sync cut short by a Neo4j outage is simply run
+again; the watermark moves only when a sync completes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+import neo4j
+
+from lineage.errors import ConfigError
+from lineage.graph.connect import Graph
+from lineage.graph.scan import PAGE, Batch, scan
+from lineage.model import EdgeKind, NodeKind
+from lineage.query import projection
+from lineage.query.mlmd_rows import MlmdRows
+from lineage.query.types import LineageNode
+
+STATE_KEY = "mlmd"
+# Re-read this much before the watermark: a write that committed after a sync
+# read past it may carry an earlier timestamp. Re-merging is idempotent.
+LOOKBACK_MS = 60_000
+
+SCHEMA = (
+    "CREATE CONSTRAINT lineage_node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX lineage_task_cached_from IF NOT EXISTS FOR (n:Task) ON (n.cached_from)",
+    "CREATE INDEX lineage_task_parent IF NOT EXISTS FOR (n:Task) ON (n.parent_task)",
+    "CREATE INDEX lineage_image_digest IF NOT EXISTS FOR (n:Image) ON (n.digest)",
+    "CREATE CONSTRAINT lineage_sync_key IF NOT EXISTS FOR (s:SyncState) REQUIRE s.key IS UNIQUE",
+)
+
+
+@dataclass
+class SyncReport:
+    full: bool
+    since_ms: int | None
+    watermark_ms: int
+    nodes: int = 0
+    edges: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+    @property
+    def nodes_per_s(self) -> float:
+        return self.nodes / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "nodes_per_s": round(self.nodes_per_s, 1)}
+
+    def summary(self) -> str:
+        mode = "full" if self.full else f"incremental since {self.since_ms}"
+        return (
+            f"graph sync ({mode}): {self.nodes} nodes, {self.edges} edges in {self.batches} "
+            f"batches, {self.seconds:.1f}s ({self.nodes_per_s:.0f} nodes/s); "
+            f"watermark {self.watermark_ms}"
+        )
+
+
+def ensure_schema(graph: Graph) -> None:
+    if graph.schema_ready:
+        return
+    for statement in SCHEMA:
+        graph.run(statement, "creating the lineage schema")
+    graph.schema_ready = True
+
+
+def read_state(graph: Graph) -> dict[str, Any] | None:
+    records = graph.run(
+        "MATCH (s:SyncState {key: $key}) RETURN s {.*} AS s", "reading the watermark", key=STATE_KEY
+    )
+    return dict(records[0]["s"]) if records else None
+
+
+def _node_rows(nodes: list[LineageNode]) -> dict[NodeKind, list[dict[str, Any]]]:
+    grouped: dict[NodeKind, list[dict[str, Any]]] = defaultdict(list)
+    for node in nodes:
+        grouped[node.kind].append(projection.to_row(node))
+    return grouped
+
+
+def _write_batch(tx: neo4j.ManagedTransaction, batch: Batch, fresh: bool = False) -> None:
+    """One page in one transaction: its nodes, then its edges.
+
+    ``fresh`` (a full sync into an emptied graph, where every row is read once)
+    creates instead of merging; an incremental sync merges, so re-reading a row
+    changes nothing.
+    """
+    for kind, rows in _node_rows(batch.nodes).items():
+        # Labels cannot be parameters; they come from the NodeKind enum, never from input.
+        if fresh:
+            text = f"UNWIND $rows AS r CREATE (n:Node:{kind.value}) SET n = r"
+        else:
+            text = f"UNWIND $rows AS r MERGE (n:Node {{id: r.id}}) SET n += r, n:{kind.value}"
+        tx.run(text, rows=rows).consume()
+    grouped: dict[EdgeKind, list[dict[str, Any]]] = defaultdict(list)
+    for edge in batch.edges:
+        grouped[edge.kind].append({"s": edge.source, "t": edge.target, "k": edge.key})
+    for edge_kind, rows in grouped.items():
+        link = (
+            f"CREATE (a)-[:{edge_kind.value} {{key: r.k}}]->(b)"
+            if fresh
+            else f"MERGE (a)-[e:{edge_kind.value}]->(b) SET e.key = r.k"
+        )
+        tx.run(
+            f"UNWIND $rows AS r MATCH (a:Node {{id: r.s}}) MATCH (b:Node {{id: r.t}}) {link}",
+            rows=rows,
+        ).consume()
+    tasks = [n.id for n in batch.nodes if n.kind is NodeKind.TASK]
+    if tasks:
+        _write_references(tx, tasks)
+
+
+def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> None:
+    """CACHED_FROM and PARENT_DAG, from these tasks' properties and towards them.
+
+    Both directions, so the edge appears whichever of the two tasks is synced last.
+    """
+    tx.run(
+        "UNWIND $ids AS id MATCH (t:Node {id: id}) WHERE t:Task "
+        "CALL (t) { MATCH (o:Node {id: t.cached_from}) WHERE o:Task "
+        "MERGE (o)-[:CACHED_FROM]->(t) } "
+        "CALL (t) { MATCH (c:Task {cached_from: t.id}) MERGE (t)-[:CACHED_FROM]->(c) } "
+        "CALL (t) { MATCH (p:Node {id: t.parent_task}) WHERE p:Task "
+        "MERGE (t)-[:PARENT_DAG]->(p) } "
+        "CALL (t) { MATCH (c:Task {parent_task: t.id}) MERGE (c)-[:PARENT_DAG]->(t) }",
+        ids=ids,
+    ).consume()
+
+
+def wipe(graph: Graph) -> None:
+    """Delete the projection in bounded transactions (a full sync starts from nothing)."""
+    while True:
+        records = graph.run(
+            "MATCH (n:Node) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n",
+            "emptying the projection",
+        )
+        if not records or records[0]["n"] == 0:
+            break
+    graph.run("MATCH (s:SyncState {key: $key}) DELETE s", "resetting the watermark", key=STATE_KEY)
+
+
+def sync(
+    graph: Graph,
+    rows: MlmdRows,
+    store_location: str,
+    full: bool = False,
+    page: int = PAGE,
+    lookback_ms: int = LOOKBACK_MS,
+) -> SyncReport:
+    """Bring Neo4j up to date with the store; ``full`` rebuilds it from nothing."""
+    started = time.monotonic()
+    ensure_schema(graph)
+    state = read_state(graph)
+    if state is not None and not full and state.get("store") != store_location:
+        raise ConfigError(
+            f"Neo4j at {graph.uri} holds the projection of {state.get('store')!r}, not of "
+            f"{store_location!r}; run `lineage graph sync --full` to rebuild it"
+        )
+    if full or state is None:
+        wipe(graph)
+        since = None
+        watermark = 0
+    else:
+        watermark = int(state.get("watermark_ms", 0))
+        since = max(watermark - lookback_ms, 0)
+    report = SyncReport(full=since is None, since_ms=since, watermark_ms=watermark)
+    for batch in scan(rows, since, page):
+        write = partial(_write_batch, batch=batch, fresh=report.full)
+        graph.write(write, f"writing a {batch.cls} batch")
+        report.batches += 1
+        report.nodes += len(batch.nodes)
+        report.edges += len(batch.edges)
+        report.watermark_ms = max(report.watermark_ms, batch.updated_ms)
+    graph.write(
+        lambda tx: tx.run(
+            "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "
+            "s.synced_at_ms = timestamp()",
+            key=STATE_KEY,
+            w=report.watermark_ms,
+            store=store_location,
+        ).consume(),
+        "saving the watermark",
+    )
+    report.seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,118 @@
+"""Checking the projection against the store: counts by kind, and a sample of edges.
+
+The store side is computed with the same scan and rules the sync uses, so a
+difference means Neo4j is behind (a sync is due) or was changed by hand.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from lineage.graph.connect import Graph
+from lineage.graph.scan import reference_edges, scan
+from lineage.model import NodeKind
+from lineage.query.mlmd_rows import MlmdRows
+from lineage.query.types import LineageNode
+
+EdgeKey = tuple[str, str, str]  # (source, target, kind)
+
+
+@dataclass
+class VerifyReport:
+    nodes: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind -> (store, neo4j)
+    edges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    sampled: int = 0
+    missing: list[EdgeKey] = field(default_factory=list)  # in the store, not in Neo4j
+    extra: list[EdgeKey] = field(default_factory=list)  # in Neo4j, not in the store
+
+    @property
+    def ok(self) -> bool:
+        counts = list(self.nodes.values()) + list(self.edges.values())
+        return all(a == b for a, b in counts) and not self.missing and not self.extra
+
+    def differences(self) -> list[str]:
+        out = [
+            f"{what} {kind}: store {a}, neo4j {b}"
+            for what, table in (("nodes", self.nodes), ("edges", self.edges))
+            for kind, (a, b) in sorted(table.items())
+            if a != b
+        ]
+        out += [f"edge missing in neo4j: {s} -{k}-> {t}" for s, t, k in self.missing[:20]]
+        out += [f"edge not in the store: {s} -{k}-> {t}" for s, t, k in self.extra[:20]]
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "nodes": {k: {"store": a, "neo4j": b} for k, (a, b) in sorted(self.nodes.items())},
+            "edges": {k: {"store": a, "neo4j": b} for k, (a, b) in sorted(self.edges.items())},
+            "sampled_edges": self.sampled,
+            "missing_in_neo4j": [list(e) for e in self.missing],
+            "not_in_store": [list(e) for e in self.extra],
+            "differences": self.differences(),
+        }
+
+
+def _store_side(rows: MlmdRows) -> tuple[Counter[str], set[EdgeKey]]:
+    nodes: Counter[str] = Counter()
+    edges: set[EdgeKey] = set()
+    tasks: dict[str, LineageNode] = {}
+    for batch in scan(rows):
+        for node in batch.nodes:
+            nodes[node.kind.value] += 1
+            if node.kind is NodeKind.TASK:
+                tasks[node.id] = node
+        edges.update((e.source, e.target, e.kind.value) for e in batch.edges)
+    edges.update((e.source, e.target, e.kind.value) for e in reference_edges(tasks))
+    return nodes, edges
+
+
+def verify(graph: Graph, rows: MlmdRows, sample: int = 500, seed: int = 0) -> VerifyReport:
+    store_nodes, store_edges = _store_side(rows)
+    neo_nodes = {
+        r["kind"]: int(r["n"])
+        for r in graph.run(
+            "MATCH (n:Node) RETURN n.kind AS kind, count(*) AS n", "counting nodes by kind"
+        )
+    }
+    neo_edges = {
+        r["kind"]: int(r["n"])
+        for r in graph.run(
+            "MATCH (:Node)-[e]->(:Node) RETURN type(e) AS kind, count(*) AS n",
+            "counting edges by kind",
+        )
+    }
+    store_edge_counts = Counter(kind for _, _, kind in store_edges)
+    report = VerifyReport()
+    for kind in sorted(set(store_nodes) | set(neo_nodes)):
+        report.nodes[kind] = (store_nodes.get(kind, 0), neo_nodes.get(kind, 0))
+    for kind in sorted(set(store_edge_counts) | set(neo_edges)):
+        report.edges[kind] = (store_edge_counts.get(kind, 0), neo_edges.get(kind, 0))
+
+    pick = random.Random(seed)
+    ours = sorted(store_edges)
+    chosen = pick.sample(ours, min(sample, len(ours)))
+    found = graph.run(
+        "UNWIND $rows AS r MATCH (a:Node {id: r[0]})-[e]->(b:Node {id: r[1]}) "
+        "WHERE type(e) = r[2] RETURN r AS row",
+        "checking sampled edges",
+        rows=[list(e) for e in chosen],
+    )
+    present = {tuple(r["row"]) for r in found}
+    report.missing = [e for e in chosen if e not in present]
+    theirs = graph.run(
+        "MATCH (a:Node)-[e]->(b:Node) WITH a, e, b ORDER BY rand() LIMIT $n "
+        "RETURN a.id AS s, b.id AS t, type(e) AS kind",
+        "sampling edges",
+        n=sample,
+    )
+    report.extra = sorted(
+        (r["s"], r["t"], r["kind"])
+        for r in theirs
+        if (r["s"], r["t"], r["kind"]) not in store_edges
+    )
+    report.sampled = len(chosen) + len(theirs)
+    return report

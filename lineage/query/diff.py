@@ -1,0 +1,146 @@
+"""What differs upstream of two models: data, snapshots, parameters, images, sources, spec, run.
+
+Each model's upstream closure is reduced to facts keyed so that the same step
+of two runs lines up: ``<task name>/<input name>`` for data, ``<task name>/<param>``
+for parameters, ``<task name>`` for images and sources. Where a closure holds
+the same key twice (a task and its cached copy), the values are joined.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from lineage.errors import BadInputError
+from lineage.model import EdgeKind, NodeKind
+from lineage.query import traverse
+from lineage.query.port import LineageReader
+from lineage.query.types import (
+    DATA_FLOW,
+    MAX_DEPTH,
+    MAX_LIMIT,
+    Change,
+    DiffAnswer,
+    DiffCategory,
+    DiffEntry,
+    Direction,
+    LineageNode,
+    LineageQuery,
+)
+
+Facts = dict[tuple[DiffCategory, str], set[str]]
+
+
+def _value(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _follow(
+    reader: LineageReader, ids: Iterable[str], kind: EdgeKind, as_of_ms: int | None
+) -> dict[str, list[LineageNode]]:
+    """For each id, the nodes one ``kind`` edge downstream of it."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    step = reader.expand(wanted, Direction.DOWNSTREAM, frozenset({kind}), as_of_ms)
+    out: dict[str, list[LineageNode]] = defaultdict(list)
+    for edge in step.edges:
+        out[edge.source].append(step.nodes[edge.target])
+    return out
+
+
+def facts(reader: LineageReader, model: LineageNode, as_of_ms: int | None) -> tuple[Facts, bool]:
+    query = LineageQuery(
+        model.id,
+        Direction.UPSTREAM,
+        depth=MAX_DEPTH,
+        limit=MAX_LIMIT,
+        as_of_ms=as_of_ms,
+        edge_kinds=DATA_FLOW,
+    )
+    answer = traverse.walk(reader.around(model.id, query), model, query)
+    nodes = {n.id: n for n in answer.nodes}
+    out: Facts = defaultdict(set)
+
+    def add(category: DiffCategory, key: str, value: object) -> None:
+        out[(category, key)].add(_value(value))
+
+    tasks = [n for n in answer.nodes if n.kind is NodeKind.TASK]
+    for edge in answer.edges:
+        source, target = nodes[edge.source], nodes[edge.target]
+        if edge.kind is EdgeKind.INPUT and source.kind is not NodeKind.IMAGE:
+            add(
+                DiffCategory.DATA,
+                f"{target.name}/{edge.key or source.name}",
+                source.properties.get("digest") or source.uri or source.id,
+            )
+        elif edge.kind is EdgeKind.USES_IMAGE:
+            tag = source.properties.get("tag")
+            add(
+                DiffCategory.IMAGE,
+                target.name,
+                f"{source.properties.get('digest') or source.id}" + (f" ({tag})" if tag else ""),
+            )
+    imaged = {e.target for e in answer.edges if e.kind is EdgeKind.USES_IMAGE}
+    for task in tasks:
+        params = task.properties.get("inputs")
+        if isinstance(params, dict):
+            for name, value in params.items():
+                add(DiffCategory.PARAMETER, f"{task.name}/{name}", value)
+        image = task.properties.get("image")
+        if task.id not in imaged and isinstance(image, str) and image:
+            add(DiffCategory.IMAGE, task.name, f"{image} (unresolved)")
+        digest = task.properties.get("source_digest")
+        if isinstance(digest, str) and digest:
+            add(DiffCategory.SOURCE, task.name, digest)
+    # Snapshots hang downstream of the artifacts they copy: one step down from each input.
+    inputs = {
+        e.source: f"{nodes[e.target].name}/{e.key or nodes[e.source].name}"
+        for e in answer.edges
+        if e.kind is EdgeKind.INPUT and nodes[e.source].kind is NodeKind.ARTIFACT
+    }
+    for art, snaps in _follow(reader, inputs, EdgeKind.SNAPSHOT_OF, as_of_ms).items():
+        for snap in snaps:
+            add(DiffCategory.SNAPSHOT, inputs[art], snap.id)
+    producers = [
+        e.source for e in answer.edges if e.target == model.id and e.kind is EdgeKind.OUTPUT
+    ]
+    runs = _follow(reader, producers, EdgeKind.PART_OF, as_of_ms)
+    run_nodes = {r.id: r for found in runs.values() for r in found if r.kind is NodeKind.RUN}
+    for run in run_nodes.values():
+        add(DiffCategory.RUN, "run", run.id)
+        state = run.properties.get("state") or run.state
+        if state:
+            add(DiffCategory.RUN, "state", state)
+    for task_id in producers:
+        if task_id in nodes and nodes[task_id].state:
+            add(DiffCategory.RUN, "task_state", nodes[task_id].state)
+    versions = _follow(reader, run_nodes, EdgeKind.VERSION_OF, as_of_ms)
+    for found in versions.values():
+        for version in found:
+            add(DiffCategory.SPEC, "pipeline_version", version.id)
+            sources = version.properties.get("source_digests")
+            if isinstance(sources, dict):
+                for path, digest in sources.items():
+                    add(DiffCategory.SOURCE, str(path), digest)
+    return out, answer.truncated
+
+
+def diff(
+    reader: LineageReader, a: LineageNode, b: LineageNode, as_of_ms: int | None, budget: int
+) -> DiffAnswer:
+    for node in (a, b):
+        if node.kind is not NodeKind.ARTIFACT:
+            raise BadInputError(f"diff compares two model artifacts; {node.id!r} is a {node.kind}")
+    before, cut_a = facts(reader, a, as_of_ms)
+    after, cut_b = facts(reader, b, as_of_ms)
+    entries: list[DiffEntry] = []
+    for key in sorted(set(before) | set(after), key=lambda k: (k[0].value, k[1])):
+        old = ", ".join(sorted(before[key])) if key in before else None
+        new = ", ".join(sorted(after[key])) if key in after else None
+        if old == new:
+            continue
+        change = Change.ADDED if old is None else Change.REMOVED if new is None else Change.CHANGED
+        entries.append(DiffEntry(key[0], key[1], old, new, change))
+    return DiffAnswer(a, b, tuple(entries), truncated=cut_a or cut_b)

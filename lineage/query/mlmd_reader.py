@@ -1,0 +1,272 @@
+"""The embedded LineageReader: walks MLMD's own events, needing no Neo4j.
+
+Each ``expand`` reads the events of a whole frontier in batched calls
+(get_events_by_artifact_ids / get_events_by_execution_ids), then the rows at
+their far ends, and applies the shared projection rules to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ml_metadata.metadata_store import metadata_store
+
+from lineage.model import EdgeKind, KfpType, NodeKind
+from lineage.query import impact, projection
+from lineage.query.mlmd_rows import Row, rows_for
+from lineage.query.port import Expansion, Reach
+from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
+from lineage.store.mlmd import MlmdStore
+
+_EVENT_EDGES = frozenset(
+    {EdgeKind.INPUT, EdgeKind.OUTPUT, EdgeKind.USES_IMAGE, EdgeKind.SNAPSHOT_OF}
+)
+
+
+class _Step:
+    """Collects the edges of one expand, keeping only those whose far end is visible."""
+
+    def __init__(self, as_of_ms: int | None) -> None:
+        self.as_of_ms = as_of_ms
+        self.out = Expansion()
+
+    def add(self, edge: LineageEdge | None, far: LineageNode | None) -> None:
+        if edge is None or far is None:
+            return
+        if self.as_of_ms is not None and far.created_ms > self.as_of_ms:
+            return
+        self.out.edges.append(edge)
+        self.out.nodes[far.id] = far
+
+
+class MlmdReader:
+    """Construct with an open ``MlmdStore`` (preferred: it lends its SQL fast path for
+    attributions) or with a raw MLMD client."""
+
+    def __init__(self, source: MlmdStore | metadata_store.MetadataStore) -> None:
+        self.rows = rows_for(source)
+
+    @property
+    def backend(self) -> str:
+        return "mlmd"
+
+    def close(self) -> None:
+        pass
+
+    def around(self, start: str, query: LineageQuery) -> MlmdReader:
+        self.rows.take_recent()  # a new walk starts from fresh rows
+        return self  # MLMD walks level by level; its calls are local, not round trips
+
+    def nodes(self, ids: Sequence[str]) -> dict[str, LineageNode]:
+        return {i: r.node for i, r in self.rows.by_ids(ids).items() if r.node is not None}
+
+    def find_images(self, digest: str, as_of_ms: int | None = None) -> list[LineageNode]:
+        from lineage.model import LineageType
+
+        type_id = self.rows.type_id("artifact", LineageType.IMAGE)
+        if type_id is None or not digest:
+            return []
+        text = digest.replace("'", "''")
+        # LIKE has no portable escape; the prefix match is checked again below.
+        query = (
+            f"type_id = {type_id} AND (custom_properties.digest.string_value = '{text}' "
+            f"OR external_id LIKE '{text}%')"
+        )
+        protos = self.rows.mlmd.get_artifacts(
+            list_options=metadata_store.ListOptions(filter_query=query)
+        )
+        found = [projection.artifact_node(p, LineageType.IMAGE.value) for p in protos]
+        return [
+            n
+            for n in sorted(found, key=lambda n: n.id)
+            if (n.properties.get(projection.DIGEST) == digest or n.id.startswith(digest))
+            and (as_of_ms is None or n.created_ms <= as_of_ms)
+        ]
+
+    def reach(self, starts: Sequence[str], as_of_ms: int | None, budget: int) -> Reach:
+        models, tasks, truncated = impact.downstream(self, starts, as_of_ms, budget)
+        rows = self.rows.by_ids(tasks)
+        runs = self.rows.context_runs([r.row for r in rows.values()], KfpType.PIPELINE_RUN)
+        run_ids = sorted(
+            r.node.id
+            for r in runs
+            if r.node is not None and (as_of_ms is None or r.node.created_ms <= as_of_ms)
+        )
+        return Reach(tuple(models), tuple(run_ids), truncated)
+
+    # --- the one primitive every walk is made of --------------------------
+
+    def expand(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        edge_kinds: frozenset[EdgeKind],
+        as_of_ms: int | None = None,
+    ) -> Expansion:
+        step = _Step(as_of_ms)
+        recent = self.rows.take_recent()
+        rows = {i: recent[i] for i in ids if i in recent}
+        missing = [i for i in ids if i not in recent]
+        if missing:
+            rows.update(self.rows.by_ids(missing))
+        directions = (
+            [Direction.UPSTREAM, Direction.DOWNSTREAM]
+            if direction is Direction.BOTH
+            else [direction]
+        )
+        for way in directions:
+            if edge_kinds & _EVENT_EDGES:
+                self._events(rows, way, edge_kinds, step)
+            if EdgeKind.CACHED_FROM in edge_kinds or EdgeKind.PARENT_DAG in edge_kinds:
+                self._references(rows, way, edge_kinds, step)
+            if edge_kinds & {EdgeKind.PART_OF, EdgeKind.VERSION_OF}:
+                self._contexts(rows, way, edge_kinds, step)
+        return step.out
+
+    def _events(
+        self, rows: dict[str, Row], way: Direction, kinds: frozenset[EdgeKind], step: _Step
+    ) -> None:
+        up = way is Direction.UPSTREAM
+        # Images have no upstream (projection rule): skip reading their many events.
+        artifacts = {
+            r.row: r
+            for r in rows.values()
+            if r.cls == "artifact"
+            and not (up and r.node is not None and r.node.kind is NodeKind.IMAGE)
+        }
+        tasks = {r.row: r for r in rows.values() if r.cls == "execution"}
+        events = self.rows.events_of_artifacts(list(artifacts))
+        # From an artifact: upstream, the tasks that wrote it; downstream, those that read it.
+        wanted = projection.is_output if up else projection.is_input
+        from_artifacts = [e for e in events if wanted(e)]
+        executions = self.rows.by_rows("execution", {e.execution_id for e in from_artifacts})
+        snapshotting = [r for r in executions.values() if r.type == projection.SNAPSHOTTING]
+        for event in from_artifacts:
+            task = executions.get(event.execution_id)
+            if task is None or task.node is None:
+                continue
+            art = artifacts[event.artifact_id].node
+            assert art is not None
+            edge = projection.event_edge(event, task.node, art)
+            if edge is not None and edge.kind in kinds:
+                step.add(edge, task.node)
+        if snapshotting and EdgeKind.SNAPSHOT_OF in kinds:
+            # Fold snapshotting: reach across it to the artifacts on its other side.
+            other = self.rows.events_of_executions([r.row for r in snapshotting])
+            far_events = [
+                e for e in other if (projection.is_input if up else projection.is_output)(e)
+            ]
+            fars = self.rows.by_rows("artifact", {e.artifact_id for e in far_events})
+            near_of: dict[int, list[int]] = {}
+            for event in from_artifacts:
+                if executions[event.execution_id].type == projection.SNAPSHOTTING:
+                    near_of.setdefault(event.execution_id, []).append(event.artifact_id)
+            for event in far_events:
+                far = fars.get(event.artifact_id)
+                if far is None or far.node is None:
+                    continue
+                for near_row in near_of.get(event.execution_id, []):
+                    near = artifacts[near_row].node
+                    assert near is not None
+                    edge = (
+                        projection.snapshot_edge(far.node, near)
+                        if up
+                        else projection.snapshot_edge(near, far.node)
+                    )
+                    step.add(edge, far.node)
+        if tasks:
+            # From a task: upstream, the artifacts it read; downstream, those it wrote.
+            wanted = projection.is_input if up else projection.is_output
+            task_events = [e for e in self.rows.events_of_executions(list(tasks)) if wanted(e)]
+            arts = self.rows.by_rows("artifact", {e.artifact_id for e in task_events})
+            for event in task_events:
+                art_row = arts.get(event.artifact_id)
+                task_node = tasks[event.execution_id].node
+                if art_row is None or art_row.node is None or task_node is None:
+                    continue
+                edge = projection.event_edge(event, task_node, art_row.node)
+                if edge is not None and edge.kind in kinds:
+                    step.add(edge, art_row.node)
+
+    def _references(
+        self, rows: dict[str, Row], way: Direction, kinds: frozenset[EdgeKind], step: _Step
+    ) -> None:
+        tasks = [
+            r.node for r in rows.values() if r.node is not None and r.node.kind is NodeKind.TASK
+        ]
+        if not tasks:
+            return
+        up = way is Direction.UPSTREAM
+        # CACHED_FROM runs original -> cached; PARENT_DAG child -> DAG. A task's own
+        # property points at the edge's source for CACHED_FROM, its target for PARENT_DAG.
+        for kind, key, own_points_up in (
+            (EdgeKind.CACHED_FROM, projection.CACHED_FROM, True),
+            (EdgeKind.PARENT_DAG, projection.PARENT_TASK, False),
+        ):
+            if kind not in kinds:
+                continue
+            if up == own_points_up:
+                refs = {t.id: projection.reference(t, key) for t in tasks}
+                found = self.rows.by_ids([r for r in refs.values() if r])
+                for task in tasks:
+                    ref = refs[task.id]
+                    far = found[ref].node if ref and ref in found else None
+                    if far is None or far.kind is not NodeKind.TASK:
+                        continue
+                    edge = (
+                        LineageEdge(far.id, task.id, kind)
+                        if own_points_up
+                        else LineageEdge(task.id, far.id, kind)
+                    )
+                    step.add(edge, far)
+            else:
+                naming = self.rows.executions_naming(key, [t.id for t in tasks])
+                for row in naming.values():
+                    far = row.node
+                    ref = projection.reference(far, key) if far is not None else None
+                    if far is None or ref is None:
+                        continue
+                    edge = (
+                        LineageEdge(ref, far.id, kind)
+                        if own_points_up
+                        else LineageEdge(far.id, ref, kind)
+                    )
+                    step.add(edge, far)
+
+    def _contexts(
+        self, rows: dict[str, Row], way: Direction, kinds: frozenset[EdgeKind], step: _Step
+    ) -> None:
+        up = way is Direction.UPSTREAM
+        tasks = [r for r in rows.values() if r.node is not None and r.node.kind is NodeKind.TASK]
+        contexts = [r for r in rows.values() if r.cls == "context" and r.node is not None]
+        if not up and tasks and EdgeKind.PART_OF in kinds:
+            attributed = self.rows.contexts_of_executions([t.row for t in tasks])
+            for task in tasks:
+                for ctx in attributed.get(task.row, []):
+                    if task.node is not None and ctx.node is not None:
+                        step.add(projection.part_of(task.node, ctx.node), ctx.node)
+        for ctx in contexts:
+            node = ctx.node
+            assert node is not None
+            if not up:
+                for parent in self.rows.parents(ctx.row):
+                    if parent.node is not None:
+                        self._context_edge(
+                            step, kinds, projection.context_edge(node, parent.node), parent.node
+                        )
+                continue
+            for child in self.rows.children(ctx.row):
+                if child.node is not None:
+                    self._context_edge(
+                        step, kinds, projection.context_edge(child.node, node), child.node
+                    )
+            if node.kind is NodeKind.RUN and EdgeKind.PART_OF in kinds:
+                for task in self.rows.executions_of_context(ctx.row):
+                    if task.node is not None:
+                        step.add(projection.part_of(task.node, node), task.node)
+
+    @staticmethod
+    def _context_edge(step: _Step, kinds: frozenset[EdgeKind], edge: LineageEdge, far: Any) -> None:
+        if edge.kind in kinds:
+            step.add(edge, far)

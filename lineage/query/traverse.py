@@ -1,0 +1,174 @@
+"""The walks, written once over the LineageReader primitives.
+
+Both readers run these same functions, so a depth cut, a node limit or a tie
+between two equally short paths comes out the same whichever store answers.
+A walk goes level by level (one ``expand`` call per level, however wide), and
+within a level takes new nodes in id order, so a cut keeps the same nodes every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lineage.query.port import LineageReader
+from lineage.query.types import (
+    Direction,
+    LineageAnswer,
+    LineageEdge,
+    LineageNode,
+    LineageQuery,
+)
+
+# A walk whose nodes other than those returned pile up past this is cut: a
+# kinds filter must not turn a bounded answer into a walk of the whole store.
+WALK_BUDGET = 200_000
+
+
+@dataclass
+class _Walk:
+    """The state of one walk: what was reached, at which level, by which edges."""
+
+    kept: dict[str, LineageNode] = field(default_factory=dict)
+    passed: set[str] = field(default_factory=set)  # walked through, not returned (kinds filter)
+    edges: dict[tuple[str, str, str, str], LineageEdge] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+
+    def add_edges(self, edges: Iterable[LineageEdge]) -> None:
+        for edge in edges:
+            self.edges.setdefault(edge.sort_key(), edge)
+            self.seen.add(edge.source)
+            self.seen.add(edge.target)
+
+    def reached(self, node_id: str) -> bool:
+        return node_id in self.kept or node_id in self.passed
+
+
+def _far_end(edge: LineageEdge, direction: Direction) -> str:
+    return edge.source if direction is Direction.UPSTREAM else edge.target
+
+
+def walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> LineageAnswer:
+    """A bounded breadth-first walk from ``start``; see ``LineageQuery`` for the knobs."""
+    state = _Walk(kept={start.id: start}, seen={start.id})
+    directions = (
+        [Direction.UPSTREAM, Direction.DOWNSTREAM]
+        if query.direction is Direction.BOTH
+        else [query.direction]
+    )
+    frontiers: dict[Direction, list[str]] = {d: [start.id] for d in directions}
+    level = 0
+    depth_reached = 0
+    truncated_by: str | None = None
+    cut: list[str] = []
+
+    def returned(node: LineageNode) -> bool:
+        return query.kinds is None or node.kind in query.kinds
+
+    while any(frontiers.values()):
+        if level >= query.depth:
+            # One more step, only to learn whether the depth cut anything off.
+            more = _unreached(reader, state, frontiers, query)
+            if more:
+                truncated_by = "depth"
+                cut = more
+            break
+        level += 1
+        found: dict[Direction, dict[str, LineageNode]] = {}
+        for direction in directions:
+            ids = frontiers[direction]
+            if not ids:
+                continue
+            step = reader.expand(ids, direction, query.edge_kinds, query.as_of_ms)
+            state.add_edges(step.edges)
+            fresh = {
+                _far_end(e, direction)
+                for e in step.edges
+                if not state.reached(_far_end(e, direction))
+            }
+            found[direction] = {i: step.nodes[i] for i in fresh if i in step.nodes}
+        new_nodes: dict[str, LineageNode] = {}
+        for nodes in found.values():
+            new_nodes.update(nodes)
+        keep = sorted(i for i, n in new_nodes.items() if returned(n))
+        room = query.limit - len(state.kept)
+        if len(keep) > room:
+            truncated_by = "limit"
+            keep = keep[:room]
+            cut = sorted(frontiers_union(frontiers))
+        kept_now = set(keep)
+        for node_id in keep:
+            state.kept[node_id] = new_nodes[node_id]
+        if truncated_by == "limit":
+            depth_reached = level if keep else level - 1
+            break
+        passing = {i for i, n in new_nodes.items() if not returned(n)}
+        state.passed |= passing
+        if len(state.passed) > WALK_BUDGET:
+            truncated_by = "budget"
+            cut = sorted(kept_now | passing)
+            depth_reached = level
+            break
+        if new_nodes:
+            depth_reached = level
+        frontiers = {
+            d: sorted(
+                i
+                for i, n in found.get(d, {}).items()
+                if (i in kept_now or i in passing) and n.kind not in query.stop_at
+            )
+            for d in directions
+        }
+    kept = tuple(sorted(state.kept.values(), key=lambda n: n.id))
+    edges = tuple(
+        sorted(
+            (e for e in state.edges.values() if e.source in state.kept and e.target in state.kept),
+            key=LineageEdge.sort_key,
+        )
+    )
+    return LineageAnswer(
+        start=start,
+        nodes=kept,
+        edges=edges,
+        truncated=truncated_by is not None,
+        truncated_by=truncated_by,
+        depth_reached=depth_reached,
+        nodes_seen=len(state.seen),
+        edges_seen=len(state.edges),
+        frontier=tuple(sorted(set(cut) & set(state.kept))) if cut else (),
+    )
+
+
+def frontiers_union(frontiers: dict[Direction, list[str]]) -> set[str]:
+    out: set[str] = set()
+    for ids in frontiers.values():
+        out.update(ids)
+    return out
+
+
+def _unreached(
+    reader: LineageReader,
+    state: _Walk,
+    frontiers: dict[Direction, list[str]],
+    query: LineageQuery,
+) -> list[str]:
+    """The frontier nodes with a neighbour the walk has not reached."""
+    more: set[str] = set()
+    for direction, ids in frontiers.items():
+        if not ids:
+            continue
+        step = reader.expand(ids, direction, query.edge_kinds, query.as_of_ms)
+        state.add_edges(step.edges)
+        for edge in step.edges:
+            if not state.reached(_far_end(edge, direction)):
+                more.add(edge.target if direction is Direction.UPSTREAM else edge.source)
+    return sorted(more)
+
+
+# Impact and paths moved to their own modules; these names stay importable from here.
+from lineage.query.impact import MODEL_TYPE as MODEL_TYPE  # noqa: E402
+from lineage.query.impact import decode_cursor as decode_cursor  # noqa: E402
+from lineage.query.impact import downstream as downstream  # noqa: E402
+from lineage.query.impact import encode_cursor as encode_cursor  # noqa: E402
+from lineage.query.impact import impact as impact  # noqa: E402
+from lineage.query.paths import shortest_path as shortest_path  # noqa: E402

@@ -1,0 +1,216 @@
+"""KFP-shaped RunRecords for the lineage tests, built the way KFP's v2 driver records a run.
+
+A run has a pipeline context, a pipeline version (its spec), a run context, a
+root DAG task, container tasks with ``inputs`` parameters and an ``image``,
+artifacts (datasets, models, metrics) joined by INPUT/OUTPUT events, and
+optionally images (lineage.Image), snapshots (lineage.SnapshotExecution) and
+cache hits (a CACHED task with ``cached_from`` re-using the original's outputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lineage import model
+from lineage.model import (
+    Artifact,
+    Context,
+    Event,
+    EventType,
+    Execution,
+    ExecutionState,
+    ImageSource,
+    KfpType,
+    LineageType,
+    RunRecord,
+)
+
+
+def digest_of(text: str) -> str:
+    return f"sha256:{model.sha256_hex(text.encode())}"
+
+
+def image(repository: str, tag: str = "latest") -> Artifact:
+    digest = digest_of(f"{repository}:{tag}")
+    return Artifact(
+        id=model.image_id(repository, digest),
+        type=LineageType.IMAGE,
+        uri=f"oci://{repository}@{digest}",
+        name=f"{repository}:{tag}",
+        properties={"repository": repository, "tag": tag, "digest": digest},
+    )
+
+
+def dataset(uri: str, type: str = KfpType.DATASET, name: str | None = None) -> Artifact:
+    """An artifact whose ``digest`` is derived from its URI (stands for its content)."""
+    return Artifact(
+        id=model.artifact_id(uri),
+        type=type,
+        uri=uri,
+        properties={"display_name": name or uri.rsplit("/", 1)[-1], "digest": digest_of(uri)},
+    )
+
+
+def pipeline(name: str) -> Context:
+    return Context(id=model.pipeline_id(name), type=KfpType.PIPELINE, name=name)
+
+
+def version(pipeline_name: str, spec: dict[str, Any], sources: dict[str, str]) -> Context:
+    spec_id = model.spec_id(spec)
+    return Context(
+        id=spec_id,
+        type=LineageType.PIPELINE_VERSION,
+        name=spec_id,
+        properties={"pipeline_name": pipeline_name, "source_digests": dict(sources)},
+        parents=(model.pipeline_id(pipeline_name),),
+    )
+
+
+@dataclass
+class Run:
+    """Builds one run. ``task`` returns the task id; outputs are kept by ``<task>/<key>``."""
+
+    run: str
+    pipeline_name: str = "train-pipeline"
+    spec: dict[str, Any] = field(default_factory=lambda: {"pipelineInfo": {"name": "p"}})
+    state: str = "SUCCEEDED"
+    sources: dict[str, str] = field(default_factory=dict)
+    executions: list[Execution] = field(default_factory=list)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    outputs: dict[str, Artifact] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = model.task_id(self.run, "root")
+        self.executions.append(
+            Execution(
+                id=self.root,
+                type=KfpType.DAG_EXECUTION,
+                name=f"run/{self.run}",
+                state=ExecutionState.COMPLETE,
+                properties={"display_name": self.run, "task_name": "root"},
+            )
+        )
+
+    @property
+    def run_id(self) -> str:
+        return model.run_id(self.run)
+
+    @property
+    def version_id(self) -> str:
+        return model.spec_id(self.spec)
+
+    def artifact(self, art: Artifact) -> Artifact:
+        self.artifacts[art.id] = art
+        return art
+
+    def task(
+        self,
+        path: str,
+        *,
+        inputs: dict[str, Artifact] | None = None,
+        outputs: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        image: Artifact | None = None,
+        state: ExecutionState = ExecutionState.COMPLETE,
+        parent: str | None = None,
+        cached_from: str | None = None,
+        reuse: dict[str, Artifact] | None = None,
+        source_digest: str | None = None,
+    ) -> str:
+        """A container task. ``outputs`` maps output keys to artifact types; a cache hit
+        passes ``cached_from`` and ``reuse`` (the original's outputs) instead."""
+        tid = model.task_id(self.run, path)
+        name = path.rsplit("/", 1)[-1]
+        props: dict[str, model.PropertyValue] = {
+            "display_name": name,
+            "task_name": name,
+            "parent_task": parent or self.root,
+            "inputs": dict(params or {}),
+        }
+        if image is not None:
+            props["image"] = (
+                str(image.properties["repository"]) + ":" + str(image.properties["tag"])
+            )
+        if cached_from is not None:
+            props["cached_from"] = cached_from
+        if source_digest is not None:
+            props["source_digest"] = source_digest
+            self.sources[path] = source_digest
+        self.executions.append(
+            Execution(id=tid, type=KfpType.CONTAINER_EXECUTION, state=state, properties=props)
+        )
+        for key, art in (inputs or {}).items():
+            self.artifact(art)
+            self.events.append(Event(tid, art.id, EventType.INPUT, (key,)))
+        if image is not None:
+            self.artifact(image)
+            self.events.append(
+                Event(tid, image.id, EventType.INPUT, ("image", ImageSource.POD.value))
+            )
+        for key, type_name in (outputs or {}).items():
+            art = self.artifact(
+                dataset(f"gs://bucket/{self.run}/{path}/{key}", type_name, name=key)
+            )
+            self.outputs[f"{path}/{key}"] = art
+            self.events.append(Event(tid, art.id, EventType.OUTPUT, (key,)))
+        for key, art in (reuse or {}).items():
+            self.artifact(art)
+            self.outputs[f"{path}/{key}"] = art
+            self.events.append(Event(tid, art.id, EventType.OUTPUT, (key,)))
+        return tid
+
+    def dag(self, path: str, parent: str | None = None) -> str:
+        tid = model.task_id(self.run, path)
+        self.executions.append(
+            Execution(
+                id=tid,
+                type=KfpType.DAG_EXECUTION,
+                state=ExecutionState.COMPLETE,
+                properties={"task_name": path, "parent_task": parent or self.root},
+            )
+        )
+        return tid
+
+    def record(self) -> RunRecord:
+        pipe = pipeline(self.pipeline_name)
+        ver = version(self.pipeline_name, self.spec, self.sources)
+        run_ctx = Context(
+            id=self.run_id,
+            type=KfpType.PIPELINE_RUN,
+            name=self.run,
+            properties={"state": self.state, "display_name": self.run},
+            parents=(pipe.id, ver.id),
+        )
+        return RunRecord(
+            contexts=(pipe, ver, run_ctx),
+            executions=tuple(self.executions),
+            artifacts=tuple(self.artifacts.values()),
+            events=tuple(self.events),
+        )
+
+
+def snapshot_record(source: Artifact, root_text: str) -> tuple[RunRecord, str]:
+    """A snapshot of ``source``: the snapshotting execution reads it, writes the snapshot."""
+    snap_id = model.snapshot_id(model.sha256_hex(root_text.encode()))
+    snap = Artifact(
+        id=snap_id,
+        type=LineageType.SNAPSHOT,
+        uri=f"file:///snapshots/{snap_id}",
+        properties={"root": snap_id},
+    )
+    ex = Execution(
+        id=model.snapshotting_id(source.id, snap_id),
+        type=LineageType.SNAPSHOT_EXECUTION,
+        state=ExecutionState.COMPLETE,
+    )
+    record = RunRecord(
+        executions=(ex,),
+        artifacts=(source, snap),
+        events=(
+            Event(ex.id, source.id, EventType.INPUT, (model.SNAPSHOT_SOURCE_KEY,)),
+            Event(ex.id, snap_id, EventType.OUTPUT, (model.SNAPSHOT_OUTPUT_KEY,)),
+        ),
+    )
+    return record, snap_id

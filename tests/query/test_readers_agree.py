@@ -1,0 +1,175 @@
+"""Property: on any KFP-shaped store, the MLMD reader and the Neo4j reader answer alike.
+
+Hypothesis draws random runs (tasks reading a hub dataset, earlier runs' outputs
+and their own run's outputs; images; cache hits re-using an earlier task's
+outputs; nested DAGs; snapshots), writes them to MLMD, projects them into the
+real Neo4j, and asks both readers the same random questions. Answers are
+compared whole: sorted nodes and edges, truncation flags and counts.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lineage.errors import LineageError
+from lineage.graph.connect import Graph
+from lineage.graph.reader import Neo4jReader
+from lineage.graph.sync import sync
+from lineage.graph.verify import verify
+from lineage.model import Artifact, ExecutionState, KfpType, NodeKind, RunRecord
+from lineage.query.mlmd_reader import MlmdReader
+from lineage.query.mlmd_rows import rows_for
+from lineage.query.service import LineageService
+from lineage.query.types import (
+    ALL_EDGES,
+    DATA_FLOW,
+    Direction,
+    ImpactQuery,
+    LineageQuery,
+)
+from lineage.store.connect import open_sqlite
+from tests.conftest import require
+from tests.query.kfp_runs import Run, dataset, image, snapshot_record
+from tests.services import Neo4jService
+
+OUTPUT_TYPES = [KfpType.DATASET, KfpType.MODEL, KfpType.METRICS]
+
+
+@pytest.fixture(scope="module")
+def graph(neo4j_service: Neo4jService) -> Iterator[Graph]:
+    require("neo4j", neo4j_service)
+    connected = Graph(neo4j_service.bolt_uri)
+    yield connected
+    connected.close()
+
+
+@st.composite
+def kfp_stores(draw: st.DrawFn) -> tuple[list[RunRecord], list[str]]:
+    """Random runs as records, and every node id they hold."""
+    hub = dataset("gs://data/hub.csv", name="hub")
+    images = [image(f"registry.local/img{i}", f"t{i}") for i in range(3)]
+    pool: list[Artifact] = [hub]
+    finished: list[tuple[str, dict[str, Artifact]]] = []  # (task id, its outputs)
+    records: list[RunRecord] = []
+    for r in range(draw(st.integers(1, 4))):
+        run = Run(
+            f"r{r}",
+            pipeline_name=draw(st.sampled_from(["train", "score"])),
+            spec={"v": draw(st.integers(0, 2))},
+            state=draw(st.sampled_from(["SUCCEEDED", "FAILED"])),
+        )
+        dag = run.dag("loop") if draw(st.booleans()) else None
+        local: list[Artifact] = []
+        for t in range(draw(st.integers(1, 4))):
+            choices = pool + local
+            inputs = draw(st.lists(st.sampled_from(choices), max_size=3, unique_by=lambda a: a.id))
+            used = draw(st.one_of(st.none(), st.sampled_from(images)))
+            parent = dag if dag is not None and draw(st.booleans()) else None
+            path = f"loop/t{t}" if parent else f"t{t}"
+            params = {"p": draw(st.integers(0, 3))}
+            if finished and draw(st.integers(0, 4)) == 0:
+                original, outputs = draw(st.sampled_from(finished))
+                run.task(
+                    path,
+                    inputs={f"in{i}": a for i, a in enumerate(inputs)},
+                    params=params,
+                    image=used,
+                    parent=parent,
+                    state=ExecutionState.CACHED,
+                    cached_from=original,
+                    reuse=outputs,
+                )
+                local.extend(outputs.values())
+                continue
+            kinds = draw(st.lists(st.sampled_from(OUTPUT_TYPES), min_size=1, max_size=2))
+            tid = run.task(
+                path,
+                inputs={f"in{i}": a for i, a in enumerate(inputs)},
+                outputs={f"out{i}": k for i, k in enumerate(kinds)},
+                params=params,
+                image=used,
+                parent=parent,
+            )
+            outs = {f"out{i}": run.outputs[f"{path}/out{i}"] for i in range(len(kinds))}
+            finished.append((tid, outs))
+            local.extend(outs.values())
+        records.append(run.record())
+        pool.extend(local)
+    for art in draw(st.lists(st.sampled_from(pool), max_size=2, unique_by=lambda a: a.id)):
+        record, _ = snapshot_record(art, f"snap-of-{art.id}")
+        records.append(record)
+    node_ids = sorted(
+        {n.id for rec in records for n in (*rec.contexts, *rec.executions, *rec.artifacts)}
+    )
+    return records, [i for i in node_ids if not i.startswith("snapshotting:")]
+
+
+def queries(node_ids: list[str]) -> st.SearchStrategy[LineageQuery]:
+    kinds = st.one_of(st.none(), st.frozensets(st.sampled_from(list(NodeKind)), min_size=1))
+    return st.builds(
+        LineageQuery,
+        start=st.sampled_from(node_ids),
+        direction=st.sampled_from(list(Direction)),
+        depth=st.integers(0, 7),
+        kinds=kinds,
+        stop_at=st.frozensets(st.sampled_from(list(NodeKind)), max_size=2),
+        limit=st.integers(1, 40),
+        edge_kinds=st.sampled_from([DATA_FLOW, ALL_EDGES]),
+    )
+
+
+def outcome(call: object) -> object:
+    """An answer, or the class of the expected error: both readers must fail alike."""
+    try:
+        return call()  # type: ignore[operator]
+    except LineageError as exc:
+        return type(exc).__name__
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(drawn=kfp_stores(), data=st.data())
+def test_both_readers_answer_every_question_alike(
+    graph: Graph, drawn: tuple[list[RunRecord], list[str]], data: st.DataObject
+) -> None:
+    records, node_ids = drawn
+    with tempfile.TemporaryDirectory() as home:
+        store = open_sqlite(Path(home) / "mlmd.sqlite")
+        try:
+            for record in records:
+                store.put_run(record)
+            rows = rows_for(store)
+            sync(graph, rows, store.location, full=True)
+            assert verify(graph, rows_for(store), sample=50).ok
+            mlmd = LineageService(MlmdReader(store))
+            neo = LineageService(Neo4jReader(graph))
+            for query in data.draw(st.lists(queries(node_ids), min_size=4, max_size=8)):
+                assert outcome(lambda q=query: neo.lineage(q)) == outcome(
+                    lambda q=query: mlmd.lineage(q)
+                ), query
+            artifacts = [i for i in node_ids if i.startswith("artifact:")]
+            start = data.draw(st.sampled_from(artifacts))
+            first = data.draw(st.integers(1, 5))
+            impact = ImpactQuery(artifact=start, first=first)
+            assert neo.impact(impact) == mlmd.impact(impact)
+            image_query = ImpactQuery(image="image:registry.local/img", first=first)
+            assert outcome(lambda: neo.impact(image_query)) == outcome(
+                lambda: mlmd.impact(image_query)
+            )
+            a, b = data.draw(st.sampled_from(node_ids)), data.draw(st.sampled_from(node_ids))
+            assert outcome(lambda: neo.path(a, b)) == outcome(lambda: mlmd.path(a, b))
+            models = sorted(i for i in artifacts if mlmd.node(i).type == KfpType.MODEL)
+            if len(models) >= 2:
+                x, y = data.draw(st.sampled_from(models)), data.draw(st.sampled_from(models))
+                assert neo.diff(x, y) == mlmd.diff(x, y)
+        finally:
+            store.close()
