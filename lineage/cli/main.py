@@ -18,6 +18,7 @@ from lineage.cli import (  # noqa: F401 - importing a module registers its inges
 )
 from lineage.cli import query as query_cli
 from lineage.cli import run as run_cli
+from lineage.cli import serve as serve_cli
 from lineage.cli import snapshot as snapshot_cli
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(images_cli.app, name="images")
 app.add_typer(snapshot_cli.app, name="snapshot")
 app.add_typer(graph_cli.app, name="graph")
 query_cli.register(app)  # lineage, impact, diff, path
+serve_cli.register(app)  # serve, query, demo, api export-schema
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,210 @@
+"""Questions about the graph: impact, diff, path, and the best model of a sweep."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from lineage.api.artifacts import Artifact
+from lineage.api.connections import PageInfo
+from lineage.api.graph import Edge, NodeRef
+from lineage.api.nodes import Change, DiffCategory, Metric
+from lineage.api.runs import Run
+from lineage.query import traverse
+from lineage.query import types as q
+
+if TYPE_CHECKING:
+    from lineage.api.context import RequestContext
+
+
+@strawberry.type
+class ImpactEdge:
+    cursor: str
+    node: Artifact
+
+
+@strawberry.type(description="The system.Model artifacts (and runs) downstream of a source.")
+class Impact:
+    total_count: int = strawberry.field(description="Downstream models, across all pages.")
+    total_runs: int = strawberry.field(description="Downstream runs, across all pages.")
+    truncated: bool = strawberry.field(
+        description="The walk hit its node budget: the totals are lower bounds."
+    )
+    sources: list[NodeRef]
+    edges: list[ImpactEdge]
+    runs: list[Run] = strawberry.field(description="This page of downstream runs.")
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Artifact]:
+        return [e.node for e in self.edges]
+
+
+async def impact_of(c: RequestContext, answer: q.ImpactAnswer, after: str | None) -> Impact:
+    from lineage.api.runs import runs_by_ids
+
+    model_ids = [m.id for m in answer.models]
+    records = {a.id: a for a in await c.loaders.artifacts.load_many(model_ids) if a is not None}
+    last_run = answer.runs[-1].id if answer.runs else None
+    edges = [
+        ImpactEdge(cursor=traverse.encode_cursor(i, last_run), node=Artifact.of(records[i]))
+        for i in model_ids
+        if i in records
+    ]
+    runs = await runs_by_ids(c, [r.id for r in answer.runs])
+    return Impact(
+        total_count=answer.total_models,
+        total_runs=answer.total_runs,
+        truncated=answer.truncated,
+        sources=list(answer.sources),  # type: ignore[arg-type]
+        edges=edges,
+        runs=runs,
+        page_info=PageInfo(
+            has_next_page=answer.cursor is not None,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=answer.cursor,
+        ),
+    )
+
+
+@strawberry.interface(description="One difference between the upstream lineage of two models.")
+class DiffEntry:
+    category: DiffCategory  # type: ignore[valid-type]
+    key: str
+    before: str | None = strawberry.field(description="The value upstream of `from`.")
+    after: str | None = strawberry.field(description="The value upstream of `to`.")
+    change: Change  # type: ignore[valid-type]
+
+
+@strawberry.type(description="Input data that differs (by digest, else URI).")
+class DataDiff(DiffEntry):
+    task: str
+    input: str
+
+
+@strawberry.type(description="A snapshot of upstream data that differs.")
+class SnapshotDiff(DiffEntry):
+    pass
+
+
+@strawberry.type(description="A task input parameter that differs.")
+class ParameterDiff(DiffEntry):
+    task: str
+    parameter: str
+
+
+@strawberry.type(description="A container image that differs (digest, tag).")
+class ImageDiff(DiffEntry):
+    task: str
+
+
+@strawberry.type(description="Component source that differs.")
+class SourceDiff(DiffEntry):
+    pass
+
+
+@strawberry.type(description="The pipeline spec (version) that differs.")
+class SpecDiff(DiffEntry):
+    pass
+
+
+@strawberry.type(description="The producing run that differs (id, state).")
+class RunDiff(DiffEntry):
+    pass
+
+
+def _split(key: str) -> tuple[str, str]:
+    task, _, rest = key.rpartition("/")
+    return (task, rest) if task else (key, "")
+
+
+def diff_entry(e: q.DiffEntry) -> DiffEntry:
+    common: dict[str, Any] = {
+        "category": e.category,
+        "key": e.key,
+        "before": e.before,
+        "after": e.after,
+        "change": e.change,
+    }
+    if e.category is q.DiffCategory.DATA:
+        task, name = _split(e.key)
+        return DataDiff(task=task, input=name, **common)
+    if e.category is q.DiffCategory.PARAMETER:
+        task, name = _split(e.key)
+        return ParameterDiff(task=task, parameter=name, **common)
+    if e.category is q.DiffCategory.IMAGE:
+        return ImageDiff(task=e.key, **common)
+    kinds: dict[q.DiffCategory, type[DiffEntry]] = {
+        q.DiffCategory.SNAPSHOT: SnapshotDiff,
+        q.DiffCategory.SOURCE: SourceDiff,
+        q.DiffCategory.SPEC: SpecDiff,
+        q.DiffCategory.RUN: RunDiff,
+    }
+    return kinds.get(e.category, SourceDiff)(**common)
+
+
+@strawberry.type(description="What differs upstream of two model artifacts.")
+class Diff:
+    from_: NodeRef = strawberry.field(name="from")
+    to: NodeRef
+    same: bool
+    truncated: bool = strawberry.field(
+        description="An upstream walk was cut: the diff may miss entries."
+    )
+    entries: list[DiffEntry]
+
+    @classmethod
+    def of(cls, answer: q.DiffAnswer) -> Diff:
+        return cls(
+            from_=answer.a,  # type: ignore[arg-type]
+            to=answer.b,  # type: ignore[arg-type]
+            same=answer.same,
+            truncated=answer.truncated,
+            entries=[diff_entry(e) for e in answer.entries],
+        )
+
+
+@strawberry.type(description="A shortest path along the data flow.")
+class Path:
+    from_: strawberry.ID = strawberry.field(name="from")
+    to: strawberry.ID
+    found: bool
+    reversed: bool = strawberry.field(
+        description="The data flows from `to` to `from`; the path is given in that direction."
+    )
+    truncated: bool
+    nodes: list[NodeRef]
+    edges: list[Edge]
+
+    @classmethod
+    def of(cls, answer: q.PathAnswer) -> Path:
+        return cls(
+            from_=strawberry.ID(answer.source),
+            to=strawberry.ID(answer.target),
+            found=answer.found,
+            reversed=answer.reversed,
+            truncated=answer.truncated,
+            nodes=list(answer.nodes),  # type: ignore[arg-type]
+            edges=list(answer.edges),  # type: ignore[arg-type]
+        )
+
+
+@strawberry.type(description="A model ranked by one metric of its run.")
+class RankedModel:
+    rank: int
+    value: float
+    metric: Metric
+    model: Artifact
+    run: Run
+
+
+@strawberry.type(description="Models of a pipeline's runs ranked by one metric (a sweep's best).")
+class ModelRanking:
+    models: list[RankedModel]
+    runs_scanned: int
+    models_ranked: int
+    truncated: bool = strawberry.field(
+        description="More runs exist than one request scans: the ranking covers runs_scanned."
+    )

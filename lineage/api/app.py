@@ -1,0 +1,251 @@
+"""The FastAPI app: GraphQL (with GraphiQL) at /graphql, health at /healthz.
+
+``create_app(settings)`` connects nothing: the store and reader open in the app's
+lifespan (or are handed in by a test). Routes are thin: authentication, a body
+size check, then ``lineage.api.execute``; every request leaves one audit line.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+
+from lineage.api.audit import AuditLog
+from lineage.api.auth import Authenticator, Principal
+from lineage.api.config import ApiSettings
+from lineage.api.context import Shared
+from lineage.api.errors import HTTP_STATUS, Code, error_body
+from lineage.api.execute import Outcome, execute, operation_name
+from lineage.api.runtime import limits_of, open_shared
+from lineage.api.schema import LineageSchema, build_schema
+from lineage.errors import LineageError
+from lineage.settings import Settings
+
+HEALTH_TIMEOUT_S = 5.0
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    api: ApiSettings
+    schema: LineageSchema
+    authenticator: Authenticator
+    audit: AuditLog | None
+    shared: Shared | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def audit_path(settings: Settings, api: ApiSettings) -> Path:
+    return api.audit_log or settings.home.expanduser() / "audit.jsonl"
+
+
+def create_app(
+    settings: Settings,
+    api: ApiSettings | None = None,
+    shared: Shared | None = None,
+    audit: bool = True,
+) -> FastAPI:
+    """The app. ``shared`` (store, reader) is opened in the lifespan unless given."""
+    api = api or ApiSettings()
+    state = AppState(
+        settings=settings,
+        api=api,
+        schema=build_schema(limits_of(api)),
+        authenticator=Authenticator.from_settings(api),
+        audit=AuditLog(audit_path(settings, api)) if audit else None,
+        shared=shared,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if state.shared is None:
+                opened = open_shared(settings, api)
+                state.shared = await anyio.to_thread.run_sync(opened.__enter__)
+                stack.push_async_callback(
+                    anyio.to_thread.run_sync, lambda: opened.__exit__(None, None, None)
+                )
+            if state.audit is not None:
+                state.audit.open()  # an unwritable audit log stops the server here
+                stack.callback(state.audit.close)
+            stack.callback(
+                lambda: state.extras["graph"].close() if "graph" in state.extras else None
+            )
+            yield
+
+    app = FastAPI(title="kfp-lineage", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.lineage = state
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        return await _health(state)
+
+    async def graphql(request: Request) -> Response:
+        if request.method == "POST":
+            return await graphql_post(request)
+        params = request.query_params
+        if "query" not in params and "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(get_graphql_ide_html("graphiql"))
+        try:
+            variables = json.loads(params["variables"]) if params.get("variables") else None
+        except ValueError:
+            return await _respond(state, request, None, _bad("variables is not JSON"), None)
+        return await _run(
+            state, request, params.get("query"), variables, params.get("operationName")
+        )
+
+    async def graphql_post(request: Request) -> Response:
+        try:
+            body = await _read_body(request, api.max_body_bytes)
+        except _BodyTooLargeError as exc:
+            outcome = Outcome(
+                error_body(Code.LIMIT_EXCEEDED, str(exc)), [Code.LIMIT_EXCEEDED.value]
+            )
+            return await _respond(state, request, None, outcome, None)
+        try:
+            payload = json.loads(body) if body else None
+        except (ValueError, UnicodeDecodeError):
+            return await _respond(state, request, None, _bad("the body is not JSON"), None)
+        if not isinstance(payload, dict):
+            return await _respond(
+                state, request, None, _bad("the body must be one JSON object (no batches)"), None
+            )
+        return await _run(
+            state,
+            request,
+            payload.get("query"),
+            payload.get("variables"),
+            payload.get("operationName"),
+        )
+
+    # A plain route: FastAPI's dependency solving would cost more than the GraphQL
+    # request it serves, and the endpoint needs nothing but the request.
+    app.add_route("/graphql", graphql, methods=["GET", "POST"])
+    return app
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLargeError(f"the request body is over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLargeError(f"the request body is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _bad(message: str) -> Outcome:
+    return Outcome(error_body(Code.BAD_REQUEST, message), [Code.BAD_REQUEST.value])
+
+
+async def _authenticate(state: AppState, request: Request) -> Principal:
+    header = request.headers.get("authorization")
+    if state.authenticator.jwt is not None and header:
+        # Verifying a JWT may fetch the JWKS: never on the event loop.
+        return await anyio.to_thread.run_sync(state.authenticator.authenticate, header)
+    return state.authenticator.authenticate(header)
+
+
+async def _run(
+    state: AppState, request: Request, query: Any, variables: Any, operation: Any
+) -> Response:
+    started = time.perf_counter()
+    try:
+        principal = await _authenticate(state, request)
+    except LineageError as exc:
+        code = Code(exc.code) if exc.code in Code.__members__ else Code.UNAUTHENTICATED
+        outcome = Outcome(error_body(code, str(exc)), [code.value])
+        return await _respond(state, request, None, outcome, (query, variables, operation), started)
+    assert state.shared is not None, "the app's lifespan did not run"
+    outcome = await execute(state.schema, state.shared, principal, query, variables, operation)
+    return await _respond(
+        state, request, principal, outcome, (query, variables, operation), started
+    )
+
+
+async def _respond(
+    state: AppState,
+    request: Request,
+    principal: Principal | None,
+    outcome: Outcome,
+    asked: tuple[Any, Any, Any] | None,
+    started: float | None = None,
+) -> Response:
+    query, variables, operation = asked or (None, None, None)
+    if state.audit is not None:
+        state.audit.write(
+            principal,
+            operation_name(
+                query if isinstance(query, str) else None,
+                operation if isinstance(operation, str) else None,
+            ),
+            variables if isinstance(variables, dict) else None,
+            query if isinstance(query, str) else None,
+            outcome.codes,
+            request.client.host if request.client else None,
+            (time.perf_counter() - started) * 1000 if started else 0.0,
+        )
+    status = 200
+    if principal is None and outcome.codes:
+        status = HTTP_STATUS.get(Code(outcome.codes[0]), 400)
+    body = json.dumps(outcome.body, separators=(",", ":"), ensure_ascii=False, default=str)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def _health(state: AppState) -> JSONResponse:
+    shared = state.shared
+    checks: dict[str, Any] = {}
+    healthy = True
+    if shared is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    try:
+        with anyio.fail_after(HEALTH_TIMEOUT_S):
+            await shared.blocking.run(shared.store.get_contexts, ["healthz:probe"])
+        checks["store"] = {"status": "ok", "backend": shared.store.backend}
+    except Exception as exc:  # any failure is reported as down, never raised
+        healthy = False
+        checks["store"] = {"status": "down", "error": str(exc).splitlines()[0] if str(exc) else ""}
+    if state.settings.neo4j is not None:
+        checks["neo4j"] = await _neo4j_health(state)
+        healthy = healthy and checks["neo4j"]["status"] == "ok"
+    checks["reader"] = shared.reader.backend
+    body = {"status": "ok" if healthy else "down", **checks}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+async def _neo4j_health(state: AppState) -> dict[str, Any]:
+    from lineage.graph.connect import graph_from_settings
+
+    graph = state.extras.get("graph")
+    if graph is None:  # a connection of its own: the reader may have fallen back to MLMD
+        graph = state.extras["graph"] = graph_from_settings(state.settings)
+    try:
+        with anyio.fail_after(HEALTH_TIMEOUT_S):
+            await anyio.to_thread.run_sync(graph.ping)
+    except (LineageError, TimeoutError) as exc:
+        return {"status": "down", "error": str(exc) or "timed out"}
+    return {"status": "ok", "uri": state.settings.neo4j.uri if state.settings.neo4j else None}
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory`` and worker processes: settings from the environment."""
+    return create_app(Settings(), ApiSettings())

@@ -1,0 +1,170 @@
+"""Finding one node by id, with the same NOT_FOUND / FORBIDDEN answer for every root field.
+
+A node that exists but lies outside the principal's namespaces is FORBIDDEN; the
+error names the id asked for and nothing of the node itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from lineage import model
+from lineage.api.analysis import ModelRanking, RankedModel
+from lineage.api.artifacts import Artifact, Snapshot
+from lineage.api.connections import scan
+from lineage.api.errors import ForbiddenError
+from lineage.api.nodes import LineageNode, Order, metrics_of
+from lineage.api.runs import Pipeline, PipelineVersion, Run, pipeline_matches
+from lineage.api.tasks import Task
+from lineage.errors import BadInputError, NotFoundError
+from lineage.model import EventType, KfpType, LineageType, NodeKind
+from lineage.store.port import Page
+
+if TYPE_CHECKING:
+    from lineage.api.context import RequestContext
+
+
+async def _check_visible(c: RequestContext, node_id: str, what: str) -> None:
+    if node_id not in await c.visible([node_id]):
+        raise ForbiddenError(f"{what} {node_id!r} is outside the namespaces of this token")
+
+
+async def context_by_id(
+    c: RequestContext, node_id: str, type_name: str, what: str
+) -> model.Context:
+    found = await c.loaders.contexts.load(node_id)
+    if found is None or found.type != type_name:
+        raise NotFoundError(f"no {what} {node_id!r}")
+    await _check_visible(c, node_id, what)
+    return found
+
+
+async def run_by_id(c: RequestContext, node_id: str) -> Run:
+    return Run.of(await context_by_id(c, node_id, KfpType.PIPELINE_RUN, "run"))
+
+
+async def pipeline_by_id(c: RequestContext, node_id: str) -> Pipeline:
+    return Pipeline.of(await context_by_id(c, node_id, KfpType.PIPELINE, "pipeline"))
+
+
+async def task_by_id(c: RequestContext, node_id: str) -> Task:
+    found = await c.loaders.executions.load(node_id)
+    if found is None or found.type == LineageType.SNAPSHOT_EXECUTION:
+        raise NotFoundError(f"no task {node_id!r}")
+    await _check_visible(c, node_id, "task")
+    return Task.of(found)
+
+
+async def artifact_by_id(c: RequestContext, node_id: str) -> Artifact:
+    found = await c.loaders.artifacts.load(node_id)
+    if found is None:
+        raise NotFoundError(f"no artifact {node_id!r}")
+    await _check_visible(c, node_id, "artifact")
+    return Artifact.of(found)
+
+
+async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
+    found = await c.loaders.artifacts.load(node_id)
+    if found is None or found.type != LineageType.SNAPSHOT:
+        raise NotFoundError(f"no snapshot {node_id!r}")
+    await _check_visible(c, node_id, "snapshot")
+    return Snapshot.of(found)
+
+
+async def node_by_id(c: RequestContext, node_id: str, required: bool = True) -> LineageNode | None:
+    """Any lineage node, in its own type."""
+    found = (await c.read(c.shared.reader.nodes, [node_id])).get(node_id)
+    if found is None:
+        if required:
+            raise NotFoundError(f"no lineage node {node_id!r}")
+        return None
+    if node_id not in await c.visible([node_id]):
+        if required:
+            raise ForbiddenError(f"node {node_id!r} is outside the namespaces of this token")
+        return None
+    kind = found.kind
+    if kind in (NodeKind.RUN, NodeKind.PIPELINE, NodeKind.PIPELINE_VERSION):
+        context = await c.loaders.contexts.load(node_id)
+        if context is None:
+            return None
+        if kind is NodeKind.RUN:
+            return Run.of(context)
+        return Pipeline.of(context) if kind is NodeKind.PIPELINE else PipelineVersion.of(context)
+    if kind is NodeKind.TASK:
+        execution = await c.loaders.executions.load(node_id)
+        return Task.of(execution) if execution else None
+    artifact = await c.loaders.artifacts.load(node_id)
+    if artifact is None:
+        return None
+    return Snapshot.of(artifact) if kind is NodeKind.SNAPSHOT else Artifact.of(artifact)
+
+
+# --- the best model of a sweep ----------------------------------------------
+
+
+def _model_for(record: model.RunRecord, metrics: model.Artifact) -> model.Artifact | None:
+    """The model a metrics artifact speaks of: written by the same task, else read by the
+    task that wrote the metrics (an evaluation step), else the run's only model."""
+    models = {a.id: a for a in record.artifacts if a.type == KfpType.MODEL}
+    writers = {
+        e.execution
+        for e in record.events
+        if e.artifact == metrics.id and e.type is EventType.OUTPUT
+    }
+    for wanted in (EventType.OUTPUT, EventType.INPUT):
+        linked = sorted(
+            e.artifact
+            for e in record.events
+            if e.execution in writers and e.type is wanted and e.artifact in models
+        )
+        if linked:
+            return models[linked[0]]
+    return next(iter(models.values())) if len(models) == 1 else None
+
+
+async def rank_models(
+    c: RequestContext, pipeline: str, metric: str, order: Order, first: int
+) -> ModelRanking:
+    c.limits.check_page(first)
+    if not metric:
+        raise BadInputError("metric must name a metric, e.g. accuracy")
+
+    async def fetch(token: str | None, size: int) -> Page[model.Context]:
+        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE_RUN, size, token)
+
+    async def keep(rows: Sequence[model.Context]) -> list[bool]:
+        ok = [pipeline_matches(r.parents, pipeline) for r in rows]
+        visible = await c.visible([r.id for r, good in zip(rows, ok, strict=True) if good])
+        return [good and r.id in visible for r, good in zip(rows, ok, strict=True)]
+
+    # A sweep is many runs of one pipeline: read them all, up to the scan budget.
+    budget = c.limits.max_scan // 10
+    runs = await scan("rank", fetch, keep, budget, None, c.limits.max_scan)
+    records = await c.loaders.runs.load_many([row.id for row, _ in runs.items])
+    ranked: list[RankedModel] = []
+    for (row, _), record in zip(runs.items, records, strict=True):
+        if record is None:
+            continue
+        for artifact in sorted(record.artifacts, key=lambda a: a.id):
+            for m in metrics_of(artifact):
+                chosen = _model_for(record, artifact) if m.name == metric else None
+                if chosen is not None:
+                    ranked.append(
+                        RankedModel(
+                            rank=0,
+                            value=m.value,
+                            metric=m,
+                            model=Artifact.of(chosen),
+                            run=Run.of(row),
+                        )
+                    )
+    ranked.sort(key=lambda r: (-r.value if order is Order.DESC else r.value, r.model.id))
+    for position, entry in enumerate(ranked, start=1):
+        entry.rank = position
+    return ModelRanking(
+        models=ranked[:first],
+        runs_scanned=len(runs.items),
+        models_ranked=len(ranked),
+        truncated=runs.has_next,
+    )

@@ -1,0 +1,59 @@
+"""Opening what the API serves from: the store, the lineage reader, the limits.
+
+Called by the app's lifespan and by ``lineage query``, never at import. The
+reader is chosen as every other face chooses it (``lineage.graph.readers``):
+Neo4j when configured and synced, MLMD otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+from lineage.api.config import ApiSettings
+from lineage.api.context import Blocking, Shared
+from lineage.api.limits import Limits
+from lineage.settings import GrpcStoreConfig, Settings
+
+
+def limits_of(api: ApiSettings) -> Limits:
+    return Limits(
+        max_depth=api.max_depth,
+        max_aliases=api.max_aliases,
+        max_tokens=api.max_tokens,
+        max_cost=api.max_cost,
+        max_page=api.max_page,
+        max_lineage_nodes=api.max_lineage_nodes,
+        max_scan=api.max_scan,
+    )
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@contextmanager
+def open_shared(
+    settings: Settings, api: ApiSettings, notice: Callable[[str], None] = _quiet
+) -> Iterator[Shared]:
+    from lineage.graph.readers import open_reader
+    from lineage.store.connect import open_store
+
+    with ExitStack() as stack:
+        store = open_store(settings)
+        stack.callback(store.close)
+        reader = stack.enter_context(open_reader(settings, notice=notice))
+        # One MLMD connection is not safe across threads; a gRPC client and the Neo4j
+        # driver (a session per call) are.
+        capacity = 8 if isinstance(settings.store, GrpcStoreConfig) else 1
+        shared = Shared(
+            store=store,
+            reader=reader,
+            limits=limits_of(api),
+            blocking=Blocking(capacity),
+            reader_blocking=Blocking(8 if reader.backend == "neo4j" else capacity),
+            default_namespace=api.default_namespace,
+        )
+        stack.callback(shared.blocking.close)
+        stack.callback(shared.reader_blocking.close)
+        yield shared

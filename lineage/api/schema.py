@@ -1,0 +1,249 @@
+"""The schema: the root Query composed from the families of types, with limits and codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from lineage.api import lookup
+from lineage.api.analysis import (
+    DataDiff,
+    Diff,
+    ImageDiff,
+    Impact,
+    ModelRanking,
+    ParameterDiff,
+    Path,
+    RunDiff,
+    SnapshotDiff,
+    SourceDiff,
+    SpecDiff,
+    impact_of,
+)
+from lineage.api.artifacts import Artifact, ArtifactConnection, Snapshot, list_artifacts
+from lineage.api.context import RequestContext
+from lineage.api.errors import tag_errors
+from lineage.api.fastpath import FastExecutor
+from lineage.api.graph import LineageGraph
+from lineage.api.limits import Limits, extensions
+from lineage.api.nodes import (
+    Direction,
+    LineageNode,
+    NodeKind,
+    Order,
+    RunState,
+    ctx,
+    datetime_to_ms,
+    gql_field,
+)
+from lineage.api.runs import Pipeline, PipelineVersion, Run, RunConnection, list_runs
+from lineage.api.tasks import Task
+from lineage.errors import BadInputError
+from lineage.query import types as q
+from lineage.query.service import check_depth
+
+Info = strawberry.Info[RequestContext, None]
+FromId = Annotated[strawberry.ID, strawberry.argument(name="from")]
+
+
+@strawberry.type(description="Who the server thinks is asking.")
+class Identity:
+    subject: str
+    auditor: bool
+    namespaces: list[str]
+    via: str
+
+
+@strawberry.type
+class Query:
+    @gql_field(description="The caller's identity and scope.")
+    def whoami(self, info: Info) -> Identity:
+        p = ctx(info).principal
+        return Identity(
+            subject=p.subject, auditor=p.auditor, namespaces=sorted(p.namespaces), via=p.via
+        )
+
+    @gql_field(description="Any lineage node by id, in its own type.")
+    async def node(self, info: Info, id: strawberry.ID) -> LineageNode | None:
+        return await lookup.node_by_id(ctx(info), id)
+
+    @strawberry.field
+    async def pipeline(self, info: Info, id: strawberry.ID) -> Pipeline | None:
+        return await lookup.pipeline_by_id(ctx(info), id)
+
+    @gql_field(description="A run by id (run:<KFP run id>).")
+    async def run(self, info: Info, id: strawberry.ID) -> Run | None:
+        return await lookup.run_by_id(ctx(info), id)
+
+    @gql_field(
+        description="Runs, filtered by pipeline (id or name), state and namespace, "
+        "in the order they were recorded."
+    )
+    async def runs(
+        self,
+        info: Info,
+        pipeline: str | None = None,
+        state: RunState | None = None,
+        namespace: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> RunConnection:
+        return await list_runs(ctx(info), pipeline, state, namespace, first, after)
+
+    @gql_field(description="A task by id (task:<run id>/<task path>).")
+    async def task(self, info: Info, id: strawberry.ID) -> Task | None:
+        return await lookup.task_by_id(ctx(info), id)
+
+    @gql_field(description="An artifact by id (artifact:<uri>).")
+    async def artifact(self, info: Info, id: strawberry.ID) -> Artifact | None:
+        return await lookup.artifact_by_id(ctx(info), id)
+
+    @gql_field(description="Artifacts by MLMD type (system.Model...), content digest or URI.")
+    async def artifacts(
+        self,
+        info: Info,
+        type: str | None = None,
+        digest: str | None = None,
+        uri: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ArtifactConnection:
+        return await list_artifacts(ctx(info), type, digest, uri, first, after)
+
+    @gql_field(description="A snapshot by id (snapshot:sha256:<root>).")
+    async def snapshot(self, info: Info, id: strawberry.ID) -> Snapshot | None:
+        return await lookup.snapshot_by_id(ctx(info), id)
+
+    @gql_field(
+        description="The bounded lineage around a node. UPSTREAM walks against the data "
+        "flow (what went in), DOWNSTREAM along it (what came out). `truncated` says whether "
+        "`depth` or `limit` cut the walk; it never times out in silence."
+    )
+    async def lineage(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        direction: Direction = q.Direction.UPSTREAM,  # type: ignore[valid-type]
+        depth: int = q.DEFAULT_DEPTH,
+        limit: int = q.DEFAULT_LIMIT,
+        kinds: list[NodeKind] | None = None,  # type: ignore[valid-type]
+        as_of: datetime | None = None,
+    ) -> LineageGraph:
+        c = ctx(info)
+        c.limits.check_lineage_limit(limit)
+        check_depth(depth)
+        query = q.LineageQuery(
+            start=str(id),
+            direction=direction,
+            depth=depth,
+            limit=limit,
+            kinds=frozenset(kinds) if kinds else None,
+            as_of_ms=datetime_to_ms(as_of),
+        )
+        await lookup.node_by_id(c, id)  # NOT_FOUND / FORBIDDEN before any walk
+        return LineageGraph.of(await c.read(c.service.lineage, query))
+
+    @gql_field(
+        description="The system.Model artifacts downstream of an image digest, an artifact "
+        "or a snapshot (give exactly one), with totalCount across pages."
+    )
+    async def impact(
+        self,
+        info: Info,
+        image_digest: str | None = None,
+        artifact_id: strawberry.ID | None = None,
+        snapshot_id: strawberry.ID | None = None,
+        first: int = 20,
+        after: str | None = None,
+        as_of: datetime | None = None,
+    ) -> Impact:
+        c = ctx(info)
+        c.limits.check_page(first)
+        for given in (artifact_id, snapshot_id):
+            if given is not None:
+                await lookup.node_by_id(c, given)
+        query = q.ImpactQuery(
+            image=image_digest,
+            artifact=artifact_id,
+            snapshot=snapshot_id,
+            first=first,
+            after=after,
+            as_of_ms=datetime_to_ms(as_of),
+        )
+        return await impact_of(c, await c.read(c.service.impact, query), after)
+
+    @gql_field(
+        description="What differs upstream of two model artifacts: data, snapshots, "
+        "parameters, images, source, spec and run, as typed entries."
+    )
+    async def diff(
+        self, info: Info, from_: FromId, to: strawberry.ID, as_of: datetime | None = None
+    ) -> Diff:
+        c = ctx(info)
+        await lookup.node_by_id(c, from_)
+        await lookup.node_by_id(c, to)
+        return Diff.of(await c.read(c.service.diff, str(from_), str(to), datetime_to_ms(as_of)))
+
+    @gql_field(description="A shortest path between two nodes along the data flow.")
+    async def path(self, info: Info, from_: FromId, to: strawberry.ID, max_depth: int = 50) -> Path:
+        c = ctx(info)
+        if not 0 <= max_depth <= c.limits.max_depth * 10:
+            raise BadInputError(f"maxDepth must be between 0 and {c.limits.max_depth * 10}")
+        await lookup.node_by_id(c, from_)
+        await lookup.node_by_id(c, to)
+        return Path.of(await c.read(c.service.path, str(from_), str(to), max_depth))
+
+    @gql_field(
+        description="The models of a pipeline's runs (a hyperparameter sweep) ranked by a "
+        "named metric of the same run; `first: 1` is the best."
+    )
+    async def best_models(
+        self,
+        info: Info,
+        pipeline: str,
+        metric: str,
+        order: Order = Order.DESC,
+        first: int = 1,
+    ) -> ModelRanking:
+        return await lookup.rank_models(ctx(info), pipeline, metric, order, first)
+
+
+# Types reached only through an interface must be named, or the schema would omit them.
+EXTRA_TYPES = (
+    PipelineVersion,
+    Snapshot,
+    DataDiff,
+    SnapshotDiff,
+    ParameterDiff,
+    ImageDiff,
+    SourceDiff,
+    SpecDiff,
+    RunDiff,
+)
+
+
+class LineageSchema(strawberry.Schema):
+    """Gives every error its code (``lineage.api.errors``) before it leaves the server."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        tag_errors(errors)
+
+
+def build_schema(limits: Limits | None = None) -> LineageSchema:
+    return LineageSchema(
+        query=Query,
+        types=list(EXTRA_TYPES),
+        extensions=extensions(limits or Limits()),
+        execution_context_class=FastExecutor,
+    )
+
+
+def sdl(schema: Any | None = None) -> str:
+    """The schema in SDL, as exported to graphql/schema.graphql."""
+    return (schema or build_schema()).as_str() + "\n"

@@ -1,0 +1,202 @@
+"""``lineage serve``, ``lineage query``, ``lineage demo`` and ``lineage api export-schema``."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from lineage.cli.common import fail, handle_errors, load_settings
+from lineage.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lineage.api.config import ApiSettings
+
+app = typer.Typer(help="The GraphQL API's published contract.")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _api_settings() -> ApiSettings:
+    from pydantic import ValidationError
+
+    from lineage.api.config import ApiSettings
+
+    try:
+        return ApiSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"bad LINEAGE_API__ setting {where}: {first['msg']}") from exc
+
+
+def _check_bind(host: str, auth_enabled: bool) -> str:
+    """With no auth, only this machine may connect: refuse any other address."""
+    if auth_enabled:
+        return "auth: bearer tokens required"
+    if not is_loopback(host):
+        raise ConfigError(
+            f"no auth is configured, so the API binds loopback only, not {host}: set "
+            "LINEAGE_API__TOKEN_FILE or LINEAGE_API__JWKS_URL to serve other hosts"
+        )
+    return "auth: off (no token file or JWKS configured); bound to loopback only"
+
+
+def _serve(host: str, port: int, workers: int, banner: list[str]) -> None:
+    import uvicorn
+
+    for line in banner:
+        typer.echo(line)
+    if workers > 1:
+        # Each worker builds its own app (and store connection) from the environment.
+        uvicorn.run(
+            "lineage.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
+    from lineage.api.app import app_from_env
+
+    uvicorn.run(app_from_env(), host=host, port=port, log_level="warning")
+
+
+@handle_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    port: int = typer.Option(8000, "--port", help="Port to bind."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+) -> None:
+    """Serve GraphQL (with GraphiQL) at /graphql and health at /healthz."""
+    settings = load_settings()
+    api = _api_settings()
+    auth_line = _check_bind(host, api.auth_enabled)
+    url = f"http://{_url_host(host)}:{port}/graphql"
+    _serve(
+        host,
+        port,
+        workers,
+        [
+            f"lineage API at {url} (GraphiQL in a browser)",
+            auth_line,
+            f"store: {settings.store.type}",
+        ],
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _variables(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--var takes name=value, got {pair!r}")
+        try:
+            out[name] = json.loads(raw)  # numbers, booleans, null, quoted strings, objects
+        except ValueError:
+            out[name] = raw  # anything else is a plain string (an id, a digest)
+    return out
+
+
+def _document(text: str) -> str:
+    if not text.startswith("@"):
+        return text
+    path = Path(text[1:])
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the query file {path}: {exc.strerror}") from exc
+
+
+@handle_errors
+def query(
+    document: str = typer.Argument(..., help="A GraphQL document, or @FILE to read one."),
+    var: list[str] = typer.Option([], "--var", help="A variable, name=value (repeatable)."),
+    operation: str | None = typer.Option(None, "--operation", help="The operation to run."),
+) -> None:
+    """Run a GraphQL query in-process (no server) and print {"data", "errors"} as JSON."""
+    from lineage.api.auth import LOCAL
+    from lineage.api.execute import execute
+    from lineage.api.runtime import limits_of, open_shared
+    from lineage.api.schema import build_schema
+
+    text = _document(document)
+    variables = _variables(var)
+    api = _api_settings()
+    with open_shared(load_settings(), api) as shared:
+        outcome = asyncio.run(
+            execute(build_schema(limits_of(api)), shared, LOCAL, text, variables, operation)
+        )
+    body = {"data": outcome.body.get("data"), "errors": outcome.body.get("errors")}
+    sys.stdout.write(json.dumps(body, indent=2, sort_keys=True, default=str) + "\n")
+    if outcome.codes:
+        raise typer.Exit(1)
+
+
+@handle_errors
+def demo(
+    port: int = typer.Option(8000, "--port", help="Port to serve on (loopback)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+) -> None:
+    """Record the example pipelines into LINEAGE_HOME (once), then serve the API."""
+    from lineage.api.demo import example_queries, record_examples
+    from lineage.store.connect import open_store
+
+    settings = load_settings()
+    api = _api_settings()
+    auth_line = _check_bind(host, api.auth_enabled)
+    home = settings.home.expanduser()
+    store = open_store(settings)
+    try:
+        done = record_examples(store, home, sys.stderr, lambda m: typer.echo(m, err=True))
+        queries = example_queries(store, done.runs)
+    finally:
+        store.close()
+    if done.recorded_now:
+        typer.echo(f"recorded {done.recorded_now} example runs into {home}")
+    else:
+        typer.echo(f"the {len(done.runs)} example runs are already in {home}: nothing to record")
+    url = f"http://{_url_host(host)}:{port}/graphql"
+    banner = [f"GraphiQL: {url}", auth_line, "", "Try:"]
+    for title, text in queries:
+        banner += [f"  # {title}", f"  {text}", ""]
+    _serve(host, port, 1, banner)
+
+
+@app.command("export-schema")
+@handle_errors
+def export_schema(
+    out: Path | None = typer.Option(None, "--out", help="Default: graphql/schema.graphql."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 when the file has drifted."),
+) -> None:
+    """Write the GraphQL schema (SDL) exported from the code."""
+    from lineage.api.export import DEFAULT_PATH, export
+
+    path = out or DEFAULT_PATH
+    if not export(path, check):
+        raise fail(f"{path} differs from the code: run lineage api export-schema")
+    typer.echo(f"{path}: {'current' if check else 'written'}")
+
+
+def register(root: typer.Typer) -> None:
+    root.command("serve")(serve)
+    root.command("query")(query)
+    root.command("demo")(demo)
+    root.add_typer(app, name="api")

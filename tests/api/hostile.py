@@ -1,0 +1,136 @@
+"""Hostile GraphQL requests, each with the error code it must get."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Hostile:
+    name: str
+    code: str
+    body: Any  # the JSON body (or raw bytes when ``raw``)
+    raw: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _nest(depth: int) -> str:
+    """artifact { producer { inputs { producer { inputs ... } } } }, ``depth`` times."""
+    return (
+        '{ artifact(id: "x") { ' + "producer { inputs { " * depth + "id" + " } }" * depth + " } }"
+    )
+
+
+def kinds(i: int) -> list[Hostile]:
+    """One of each kind; ``i`` varies the documents so no cache can answer them all."""
+    return [
+        Hostile("syntax", "BAD_REQUEST", {"query": "{ runs { nodes { id " + "}" * (i % 2)}),
+        Hostile("garbage", "BAD_REQUEST", {"query": f"%%% not graphql {i} %%%"}),
+        Hostile("unknown field", "BAD_REQUEST", {"query": f"{{ nope{i} {{ id }} }}"}),
+        Hostile(
+            "unknown arg", "BAD_REQUEST", {"query": f'{{ run(id: "a", bogus{i}: 1) {{ id }} }}'}
+        ),
+        Hostile("depth bomb", "LIMIT_EXCEEDED", {"query": _nest(20 + i % 5)}),
+        Hostile(
+            "alias flood",
+            "LIMIT_EXCEEDED",
+            {"query": "{ " + " ".join(f"a{i}_{n}: whoami {{ subject }}" for n in range(60)) + " }"},
+        ),
+        Hostile(
+            "token flood",
+            "LIMIT_EXCEEDED",
+            {"query": "{ whoami { " + " ".join(["subject"] * (3000 + i % 7)) + " } }"},
+        ),
+        Hostile(
+            "huge page",
+            "LIMIT_EXCEEDED",
+            {"query": f"{{ runs(first: {10**6 + i}) {{ nodes {{ id }} }} }}"},
+        ),
+        Hostile(
+            "huge page by variable",
+            "LIMIT_EXCEEDED",
+            {
+                "query": "query Q($n: Int!) { artifacts(first: $n) { nodes { id } } }",
+                "variables": {"n": 10**7 + i},
+            },
+        ),
+        Hostile(
+            "huge lineage",
+            "LIMIT_EXCEEDED",
+            {"query": f'{{ lineage(id: "x", limit: {10**6 + i}) {{ truncated }} }}'},
+        ),
+        Hostile(
+            "cost bomb",
+            "LIMIT_EXCEEDED",
+            {
+                "query": "{ runs(first: 500) { nodes { tasks { inputs { consumers { outputs"
+                f" {{ consumers {{ id }} }} }} }} }} }} }} }} # {i}"
+            },
+        ),
+        Hostile("unknown run", "NOT_FOUND", {"query": f'{{ run(id: "run:nope-{i}") {{ id }} }}'}),
+        Hostile(
+            "unknown lineage start",
+            "NOT_FOUND",
+            {"query": f'{{ lineage(id: "artifact:nope-{i}") {{ truncated }} }}'},
+        ),
+        Hostile(
+            "negative page",
+            "BAD_REQUEST",
+            {"query": f"{{ runs(first: -{i + 1}) {{ nodes {{ id }} }} }}"},
+        ),
+        Hostile(
+            "bad cursor",
+            "BAD_REQUEST",
+            {"query": f'{{ runs(after: "zz{i}") {{ nodes {{ id }} }} }}'},
+        ),
+        Hostile("mutation", "BAD_REQUEST", {"query": f"mutation M{i} {{ whoami {{ subject }} }}"}),
+        Hostile(
+            "fragment cycle",
+            "BAD_REQUEST",
+            {
+                "query": '{ run(id: "a") { ...A } } fragment A on Run { ...B } '
+                f"fragment B on Run {{ ...A id }} # {i}"
+            },
+        ),
+        Hostile(
+            "bad variable",
+            "BAD_REQUEST",
+            {
+                "query": "query Q($n: Int!) { runs(first: $n) { nodes { id } } }",
+                "variables": {"n": f"x{i}"},
+            },
+        ),
+        Hostile("missing query", "BAD_REQUEST", {"variables": {"i": i}}),
+        Hostile("batch", "BAD_REQUEST", [{"query": "{ whoami { subject } }"}] * 2),
+        Hostile("not json", "BAD_REQUEST", b"{not json " + str(i).encode(), raw=True),
+        Hostile(
+            "variables not an object",
+            "BAD_REQUEST",
+            {"query": "{ whoami { subject } }", "variables": [i]},
+        ),
+        Hostile(
+            "huge body", "LIMIT_EXCEEDED", {"query": "{ whoami { subject } }", "pad": "x" * 300_000}
+        ),
+        Hostile(
+            "bad direction",
+            "BAD_REQUEST",
+            {"query": '{ lineage(id: "x", direction: SIDEWAYS) { truncated } }'},
+        ),
+        Hostile(
+            "negative depth",
+            "BAD_REQUEST",
+            {"query": '{ lineage(id: "x", depth: -1) { truncated } }'},
+        ),
+    ]
+
+
+def stream(count: int) -> Iterator[Hostile]:
+    for i in itertools.count():
+        for hostile in kinds(i):
+            if count <= 0:
+                return
+            count -= 1
+            yield hostile
