@@ -50,7 +50,8 @@ def image_node(ref: ImageReference, digest: str, resolved: Resolved | None = Non
         id=image_id(ref.name, digest),
         type=LineageType.IMAGE,
         uri=f"oci://{ref.name}@{digest}",
-        name=f"{ref.name}:{ref.tag}" if ref.tag else ref.name,
+        # Unique per type in MLMD, as names must be: a tag moves, a digest does not.
+        name=f"{ref.name}@{digest}",
         properties=props,
     )
 

@@ -204,7 +204,8 @@ def snapshot_node(vs: Obj, content: Obj) -> Artifact:
         id=f"snapshot:csi:{driver}/{handle}",
         type=LineageType.SNAPSHOT,
         uri=f"csi://{driver}/{handle}",
-        name=str(meta.get("name", "")),
+        # MLMD keeps names unique per type: a bare name repeats across namespaces.
+        name=f"{meta.get('namespace')}/{meta.get('name')}",
         properties=props,
     )
 
@@ -213,7 +214,6 @@ def snapshot_record(pvc: Artifact, snapshot: Artifact) -> RunRecord:
     act = Execution(
         id=snapshotting_id(pvc.id, snapshot.id),
         type=LineageType.SNAPSHOT_EXECUTION,
-        name=f"volume snapshot {snapshot.name}",
         state=ExecutionState.COMPLETE,
         properties={"source_uri": pvc.uri, "snapshot": snapshot.id, "kind": "csi"},
     )

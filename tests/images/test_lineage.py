@@ -194,3 +194,21 @@ def test_pinned_record_helper() -> None:
     assert record is not None
     record.validate()
     assert record.events[0].path == ("image", "pinned")
+
+
+def test_a_tag_that_moved_keeps_both_digests_as_nodes(tmp_path: Path) -> None:
+    """MLMD keeps artifact names unique per type: two digests of one tag must both store."""
+    from lineage.images.lineage import image_node
+    from lineage.images.reference import parse_reference
+
+    store = open_sqlite(tmp_path / "mlmd.sqlite")
+    ref = parse_reference("registry.example/kfp/train:v1")
+    ctx = Context("run:moved", KfpType.PIPELINE_RUN, "moved")
+    for digest in ("sha256:" + "a1" * 32, "sha256:" + "b2" * 32):
+        store.put_run(RunRecord((ctx,), (), (image_node(ref, digest),), ()))
+    stored = store.list_artifacts(type=LineageType.IMAGE).items
+    assert {a.properties["digest"] for a in stored} == {
+        "sha256:" + "a1" * 32,
+        "sha256:" + "b2" * 32,
+    }
+    assert {a.properties["tag"] for a in stored} == {"v1"}

@@ -187,3 +187,23 @@ def test_mount_forms_and_quantities() -> None:
     assert quantity_bytes("500M") == 500 * 10**6
     assert quantity_bytes(12) == 12
     assert quantity_bytes("bogus") is None
+
+
+def test_snapshots_with_one_name_in_two_namespaces_both_store(tmp_path: Path) -> None:
+    """VolumeSnapshot names repeat across namespaces; MLMD names must not."""
+    from lineage.ingest.volumesnapshots import snapshot_node
+
+    store = open_sqlite(tmp_path / "mlmd.sqlite")
+    for ns in ("team-a", "team-b"):
+        vs = {
+            "metadata": {"name": "daily", "namespace": ns, "uid": ns},
+            "spec": {"source": {"persistentVolumeClaimName": "data"}},
+            "status": {"readyToUse": True},
+        }
+        content = {
+            "metadata": {"name": f"content-{ns}"},
+            "spec": {"driver": "csi.example"},
+            "status": {"snapshotHandle": f"handle-{ns}", "readyToUse": True},
+        }
+        store.put_run(RunRecord((), (), (snapshot_node(vs, content),), ()))
+    assert store.counts().by_type["lineage.Snapshot"] == 2
