@@ -164,11 +164,17 @@ def demo(
     auth_line = _check_bind(host, api.auth_enabled)
     home = settings.home.expanduser()
     store = open_store(settings)
+    # kfp.local narrates every task at length; keep it in a file and print one line each.
+    log_path = home / "demo" / "kfp-local.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        done = record_examples(store, home, sys.stderr, lambda m: typer.echo(m, err=True))
+        with log_path.open("a", encoding="utf-8") as log:
+            done = record_examples(store, home, log, lambda m: typer.echo(m, err=True))
         queries = example_queries(store, done.runs)
     finally:
         store.close()
+    if done.recorded_now:
+        typer.echo(f"kfp.local's output is in {log_path}", err=True)
     if done.recorded_now:
         typer.echo(f"recorded {done.recorded_now} example runs into {home}")
     else:
