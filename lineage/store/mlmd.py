@@ -15,14 +15,13 @@ from lineage.errors import BadInputError, NotFoundError, StoreError
 from lineage.model import Artifact, Context, Event, Execution, LineageType, RunRecord
 from lineage.store import convert
 from lineage.store.counting import Counter
+from lineage.store.parents import ParentLinks
 from lineage.store.port import Page, Stamp, StoreCounts, WriteResult
 from lineage.store.types import TypeRegistry
 
 T = TypeVar("T")
 # MLMD's gRPC server caps a message at 4 MiB by default; 500 ids stay far below it.
 _BATCH = 500
-# Parent links held back by deferred_parent_links() before they are flushed.
-_PENDING_LINKS = 256
 
 
 def _batched(ids: Sequence[str]) -> Iterable[list[str]]:
@@ -41,10 +40,7 @@ class MlmdStore:
         self._location = location
         self._counter = counter
         self.types = TypeRegistry(mlmd)
-        # Parent links held back inside deferred_parent_links(): (child, parent) ids -> rows.
-        self._defer_links = 0
-        self._pending_links: dict[tuple[str, str], tuple[int, int]] = {}
-        self._pending_parents: dict[str, set[str]] = {}  # child id -> parent ids pending
+        self.parents = ParentLinks(mlmd)
 
     @property
     def backend(self) -> str:
@@ -122,7 +118,7 @@ class MlmdStore:
             ex_write = [True] * len(ex_write)
             art_write = [True] * len(art_write)
 
-        missing_parents = self._missing_parent_links(record, stored_ctx)
+        missing_parents = self.parents.missing(record, stored_ctx)
         if not (any(ctx_write) or any(ex_write) or any(art_write) or new_events or missing_parents):
             return WriteResult(unchanged=unchanged)
 
@@ -148,7 +144,7 @@ class MlmdStore:
             )
             # The rows of the record's contexts come back in order: no lookup needed.
             parent_rows.update(zip(ctx_ids, ctx_rows, strict=True))
-            self._link_parents(missing_parents, parent_rows)
+            self.parents.link(missing_parents, parent_rows)
         except mlmd_errors.StatusError as exc:
             raise StoreError(f"{record.label}: the store refused the write: {exc}") from exc
         return WriteResult(created, updated, unchanged, len(new_events))
@@ -194,81 +190,14 @@ class MlmdStore:
             rows.update(found)
         return rows
 
-    def _missing_parent_links(
-        self, record: RunRecord, stored_ctx: Mapping[str, pb.Context]
-    ) -> list[tuple[str, str]]:
-        links: list[tuple[str, str]] = []
-        for ctx in record.contexts:
-            if not ctx.parents:
-                continue
-            have = set(self._pending_parents.get(ctx.id, ()))
-            if ctx.id in stored_ctx:
-                have |= {
-                    p.external_id
-                    for p in self.mlmd.get_parent_contexts_by_context(stored_ctx[ctx.id].id)
-                }
-            links.extend((ctx.id, parent) for parent in ctx.parents if parent not in have)
-        return links
-
-    def _link_parents(self, links: list[tuple[str, str]], rows: Mapping[str, int]) -> None:
-        # MLMD cannot put parent links inside put_lineage_subgraph, so they follow
-        # it. They are derivable (every node is attributed to the pipeline context
-        # too) and a re-run of the same record adds any link a crash left out.
-        if not links:
-            return
-        if self._defer_links:
-            for child, parent in links:
-                self._pending_links[(child, parent)] = (rows[child], rows[parent])
-                self._pending_parents.setdefault(child, set()).add(parent)
-            if len(self._pending_links) >= _PENDING_LINKS:
-                self.flush_parent_links()
-            return
-        self.mlmd.put_parent_contexts(
-            [
-                pb.ParentContext(child_id=rows[child], parent_id=rows[parent])
-                for child, parent in links
-            ]
-        )
-
     @contextlib.contextmanager
     def deferred_parent_links(self) -> Iterator[None]:
-        """Write the parent links of new contexts in batches while the block runs.
-
-        A link cannot share the run's transaction (MLMD has no parent links in
-        put_lineage_subgraph), so written at once it costs a second commit per run,
-        which on a disk nearly doubles a bulk ingest. Inside this block links are
-        flushed every few hundred, before any read of contexts or state write, and at
-        the end. Nodes and events stay one transaction per run; a crash loses only
-        unflushed links, and writing the same records again restores them.
-        """
-        self._defer_links += 1
-        try:
+        """Batch the parent links of new contexts while the block runs (see ParentLinks)."""
+        with self.parents.deferred():
             yield
-        finally:
-            self._defer_links -= 1
-            if not self._defer_links:
-                self.flush_parent_links()
-
-    def _flush_links_of(self, ids: Sequence[str]) -> None:
-        if self._pending_parents and not self._pending_parents.keys().isdisjoint(ids):
-            self.flush_parent_links()
 
     def flush_parent_links(self) -> None:
-        if not self._pending_links:
-            return
-        links = [pb.ParentContext(child_id=c, parent_id=p) for c, p in self._pending_links.values()]
-        self._pending_links = {}
-        self._pending_parents = {}
-        try:
-            try:
-                self.mlmd.put_parent_contexts(links)
-            except mlmd_errors.AlreadyExistsError:
-                # Another writer linked some meanwhile: one by one, keeping the rest.
-                for link in links:
-                    with contextlib.suppress(mlmd_errors.AlreadyExistsError):
-                        self.mlmd.put_parent_contexts([link])
-        except mlmd_errors.StatusError as exc:
-            raise StoreError(f"the store refused {len(links)} parent links: {exc}") from exc
+        self.parents.flush()
 
     # --- reads -------------------------------------------------------------
 
@@ -322,7 +251,7 @@ class MlmdStore:
         return [found[i] for i in ids if i in found]
 
     def get_contexts(self, ids: Sequence[str]) -> list[Context]:
-        self._flush_links_of(ids)  # a reader sees every link written so far
+        self.parents.flush_of(ids)  # a reader sees every link written so far
         return [
             self._ctx(p)
             for p in self._rows(
@@ -440,7 +369,7 @@ class MlmdStore:
         return [convert.event_from_proto(e, ex_names, art_names) for e in events]
 
     def get_run(self, run_context_id: str) -> RunRecord:
-        self._flush_links_of([run_context_id])
+        self.parents.flush_of([run_context_id])
         rows = self._rows(
             [run_context_id],
             "context",
