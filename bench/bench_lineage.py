@@ -1,7 +1,10 @@
 """Lineage benchmark: ingest, projection, lineage and impact latency, both readers vs MLMD.
 
 Run: .venv/bin/python bench/bench_lineage.py [--sizes 2000,20000] [--samples 30]
-     [--dir /dev/shm/lineage-bench] [--out bench/results/lineage.md]
+     [--dir /dev/shm/lineage-bench] [--out bench/results/lineage.md] [--reuse]
+
+With --reuse the store and the Neo4j database in --dir are kept after the run and
+grown (not rebuilt) by the next one, so a 20,000-run store is generated once.
 
 For each size (runs of bench/gen.py's four-task pipeline, grown in one store):
 - MLMD ingest throughput (store.put_run, runs/s and nodes/s);
@@ -38,6 +41,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.reader import Neo4jReader  # noqa: E402
 from lineage.graph.sync import sync  # noqa: E402
+from lineage.model import KfpType  # noqa: E402
 from lineage.query.mlmd_reader import MlmdReader  # noqa: E402
 from lineage.query.mlmd_rows import rows_for  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
@@ -134,6 +138,11 @@ def grow(store: MlmdStore, shape: gen.Shape, have: int, result: SizeResult) -> N
         result.ingest_nodes_per_s = nodes / took
 
 
+def stored_runs(store: MlmdStore) -> int:
+    """How many bench runs a reused store already holds (runs are numbered from 0)."""
+    return len(store.mlmd.get_contexts_by_type(KfpType.PIPELINE_RUN))
+
+
 def subgraph_call(store: MlmdStore, node_id: str, depth: int) -> Callable[[], object]:
     options = pb.LineageSubgraphQueryOptions(
         max_num_hops=depth, direction=pb.LineageSubgraphQueryOptions.UPSTREAM
@@ -159,10 +168,18 @@ def measure(
     chains = max(shape.runs // shape.chain, 1)
     starts = [shape.model_id(shape.chain_end(c % chains)) for c in range(samples)]
     # Warm up first (JIT, query plans, page cache): the table is about steady state.
+    # A freshly started Neo4j needs a few hundred queries before its JIT settles, so
+    # the first size measured must not pay for it (later sizes reuse the warm JVM).
     for depth in DEPTHS:
+        for start in starts * 3:
+            services["neo4j"].lineage(
+                LineageQuery(start, Direction.UPSTREAM, depth, limit=MAX_LIMIT)
+            )
         for start in starts[:10]:
-            for service in services.values():
-                service.lineage(LineageQuery(start, Direction.UPSTREAM, depth, limit=MAX_LIMIT))
+            services["mlmd"].lineage(
+                LineageQuery(start, Direction.UPSTREAM, depth, limit=MAX_LIMIT)
+            )
+        for start in starts[:3]:
             subgraph_call(store, start, depth)()
     for depth in DEPTHS:
         for name, service in services.items():
@@ -190,6 +207,17 @@ def measure(
             ),
             flush=True,
         )
+    # The API's heavy case: 10,000 nodes downstream of the hub (depth 30, cut by the limit).
+    big = LineageQuery(gen.hub().id, Direction.DOWNSTREAM, depth=30, limit=10_000)
+    answers = {}
+    for name, service in services.items():
+        service.lineage(big)  # warm
+        timing = Timing()
+        for _ in range(5):
+            took, answers[name] = timed(lambda s=service: s.lineage(big))  # type: ignore[misc]
+            timing.add(took)
+        result.impact[f"{name} reader: 10,000-node lineage walk from the hub"] = timing
+    assert answers["neo4j"] == answers["mlmd"], "the readers disagree on the 10,000-node walk"
     ping = Timing()
     for _ in range(samples):
         took, _ = timed(lambda: graph.run("RETURN 1 AS one", "measuring a round trip"))
@@ -197,16 +225,29 @@ def measure(
     result.impact["neo4j round trip floor (RETURN 1)"] = ping
     hub = gen.hub().id
     neo = services["neo4j"]
-    count, first = Timing(), Timing()
+    count, first, bare = Timing(), Timing(), Timing()
     for _ in range(5):
         took, reach = timed(lambda: neo.reader.reach([hub], None, 10_000_000))
         count.add(took)
-        took, _page = timed(lambda: neo.impact(ImpactQuery(artifact=hub, first=100)))
+        took, page = timed(lambda: neo.impact(ImpactQuery(artifact=hub, first=100)))
         first.add(took)
+    for _ in range(samples):
+        took, bare_page = timed(
+            lambda: neo.impact(ImpactQuery(artifact=hub, first=100, count=False))
+        )
+        bare.add(took)
+    # The uncounted page must be the counted one, and the totals those of the full reach.
+    assert page.total_models == len(reach.models)  # type: ignore[attr-defined]
+    assert (page.models, page.runs, page.cursor) == (  # type: ignore[attr-defined]
+        bare_page.models,  # type: ignore[attr-defined]
+        bare_page.runs,  # type: ignore[attr-defined]
+        bare_page.cursor,  # type: ignore[attr-defined]
+    )
     result.impact_models = len(reach.models)  # type: ignore[attr-defined]
     result.impact_runs = len(reach.runs)  # type: ignore[attr-defined]
-    result.impact["neo4j count"] = count
-    result.impact["neo4j first 100"] = first
+    result.impact["neo4j reach (every downstream id, the count)"] = count
+    result.impact["neo4j first 100 with totals"] = first
+    result.impact["neo4j first 100 without totals (count=False)"] = bare
     if shape.runs <= mlmd_impact_max:  # a walk of the whole store: minutes at 20,000 runs
         mlmd_first = Timing()
         took, answer = timed(lambda: services["mlmd"].impact(ImpactQuery(artifact=hub, first=100)))
@@ -296,11 +337,15 @@ def main() -> None:
     )
     parser.add_argument("--dir", type=Path, default=Path("/dev/shm/lineage-bench"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "lineage.md")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep --dir's store and graph, grow them, keep them"
+    )
     args = parser.parse_args()
     started = subprocess.run(["date", "-u"], capture_output=True, text=True).stdout.strip()
     env = machine()
-    shutil.rmtree(args.dir, ignore_errors=True)
-    args.dir.mkdir(parents=True)
+    if not args.reuse:
+        shutil.rmtree(args.dir, ignore_errors=True)
+    args.dir.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     store = open_sqlite(args.dir / "mlmd.sqlite")
     neo4j = BenchNeo4j(home=args.dir / "neo4j")
@@ -308,13 +353,13 @@ def main() -> None:
     try:
         neo4j.start()
         graph = Graph(neo4j.bolt_uri)
-        have = 0
+        have = stored_runs(store)
         for size in sizes:
             shape = gen.Shape(size, args.chain)
             result = SizeResult(size)
             print(f"{size} runs: ingest", flush=True)
             grow(store, shape, have, result)
-            have = size
+            have = max(have, size)
             counts = store.counts()
             result.nodes = counts.contexts + counts.executions + counts.artifacts
             print(f"  {result.ingest_runs_per_s:.0f} runs/s; sync", flush=True)
@@ -327,7 +372,10 @@ def main() -> None:
             args.out.write_text(report(results, args, started, env))
         graph.close()
     finally:
-        neo4j.close()
+        if args.reuse:
+            neo4j.stop()  # keeps the database for the next run
+        else:
+            neo4j.close()
         store.close()
     print(f"wrote {args.out}")
 

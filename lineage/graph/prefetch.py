@@ -16,8 +16,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lineage.graph import rows
 from lineage.model import EdgeKind
-from lineage.query import projection
+from lineage.query import gcpause, projection
 from lineage.query.port import Expansion, Reach
 from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
 
@@ -51,35 +52,74 @@ class Prefetched:
 
         One record comes back: the start, the ids whose edges were all fetched, the
         edges, and each far node once (far nodes are the whole neighbourhood but the
-        start, plus the ring just past the depth).
+        start, plus the ring just past the depth). Nodes and edges travel as compact
+        strings (``lineage.graph.rows``); should one not parse, the same query is
+        asked again with node maps.
         """
+        with gcpause.paused():
+            done = self._fetch(start, direction, depth, cap, compact=True)
+            if done is None:
+                done = self._fetch(start, direction, depth, cap, compact=False)
+        return bool(done)
+
+    def _fetch(
+        self, start: str, direction: Direction, depth: int, cap: int, compact: bool
+    ) -> bool | None:
         types = "|".join(sorted(k.value for k in self.kinds))
         if direction is Direction.UPSTREAM:
-            reach, step, ends = f"<-[:{types}*0..{depth}]-", f"<-[r:{types}]-", "x.id, m.id"
+            reach, step, ends = f"<-[:{types}*0..{depth}]-", f"<-[r:{types}]-", ("x", "m")
         else:
-            reach, step, ends = f"-[:{types}*0..{depth}]->", f"-[r:{types}]->", "m.id, x.id"
+            reach, step, ends = f"-[:{types}*0..{depth}]->", f"-[r:{types}]->", ("m", "x")
+        if compact:
+            start_expr, far_expr = rows.node_text("s"), rows.node_text("y")
+            edge_expr = rows.edge_text(ends[0], ends[1], "r")
+        else:
+            start_expr, far_expr = f"s {_NODE}", f"y {_NODE}"
+            edge_expr = f"[{ends[0]}.id, {ends[1]}.id, type(r), r.key]"
         records = self.live.graph.run(
             "MATCH (s:Node {id: $start}) "
             f"CALL (s) {{ MATCH (s){reach}(m:Node) RETURN DISTINCT m LIMIT $over }} "
-            "WITH s, collect(m) AS ms WITH s, ms, size(ms) AS n UNWIND ms AS m "
+            "WITH s, collect(m) AS ms WITH s, ms, size(ms) AS n WHERE n <= $cap UNWIND ms AS m "
             f"OPTIONAL MATCH (m){step}(x:Node) "
-            f"RETURN n, s {_NODE} AS start, collect(DISTINCT m.id) AS covered, "
-            f"collect([{ends}, type(r), r.key]) AS edges, collect(DISTINCT x {_NODE}) AS far",
+            f"WITH n, s, collect(DISTINCT m.id) AS covered, collect({edge_expr}) AS edges, "
+            "collect(DISTINCT x) AS xs "
+            f"RETURN n, {start_expr} AS start, covered, edges, "
+            f"[y IN xs | {far_expr}] AS far",
             "fetching a lineage neighbourhood",
             start=start,
             over=cap + 1,
+            cap=cap,  # past it nothing comes back: the walk goes level by level instead
         )
         if not records or int(records[0]["n"]) > cap:
             return False
         record = records[0]
-        for row in (record["start"], *record["far"]):
-            if row["id"] not in self.node_rows:
-                self.node_rows[row["id"]] = projection.from_row(row)
+        nodes: dict[str, LineageNode] = {}
+        edges: list[LineageEdge] = []
+        if compact:
+            for text in (record["start"], *record["far"]):
+                node = rows.parse_node(text)
+                if node is None:
+                    return None
+                nodes[node.id] = node
+            for text in record["edges"]:
+                edge = rows.parse_edge(text)
+                if edge is None:
+                    return None
+                edges.append(edge)
+        else:
+            for row in (record["start"], *record["far"]):
+                nodes[row["id"]] = projection.from_row(row)
+            edges = [
+                LineageEdge(source, target, EdgeKind(kind), key)
+                for source, target, kind, key in record["edges"]
+                if kind is not None
+            ]
+        for node_id, node in nodes.items():
+            self.node_rows.setdefault(node_id, node)
         index = self.edges[direction]
-        for source, target, kind, key in record["edges"]:
-            if kind is not None:
-                near = target if direction is Direction.UPSTREAM else source
-                index[near].append(LineageEdge(source, target, EdgeKind(kind), key))
+        up = direction is Direction.UPSTREAM
+        for edge in edges:
+            index[edge.target if up else edge.source].append(edge)
         self.covered[direction].update(record["covered"])
         return True
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from lineage.graph import rows
 from lineage.graph.connect import Graph
 from lineage.model import EdgeKind
 from lineage.query import impact, projection
+from lineage.query.paging import ReachPage
 from lineage.query.port import Expansion, LineageReader, Reach
 from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageNode, LineageQuery
 
@@ -49,6 +51,22 @@ class Neo4jReader:
     def nodes(self, ids: Sequence[str]) -> dict[str, LineageNode]:
         if not ids:
             return {}
+        # Compact rows first (one Bolt value per node); node maps only if one fails to parse.
+        # One record holding a list: the driver's per-record cost dwarfs a short string's.
+        texts = self.graph.run(
+            "UNWIND $ids AS id MATCH (n:Node {id: id}) "
+            f"RETURN collect({rows.node_text('n')}) AS ns",
+            "reading nodes",
+            ids=list(dict.fromkeys(ids)),
+        )
+        found: dict[str, LineageNode] = {}
+        for text in texts[0]["ns"] if texts else []:
+            node = rows.parse_node(text)
+            if node is None:
+                break
+            found[node.id] = node
+        else:
+            return found
         records = self.graph.run(
             f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) RETURN n {_NODE} AS n",
             "reading nodes",
@@ -73,26 +91,78 @@ class Neo4jReader:
             else [direction]
         )
         for way in ways:
-            if way is Direction.UPSTREAM:
-                pattern = f"(n)<-[r:{types}]-(m:Node)"
-                ends = "m.id AS s, n.id AS t"
-            else:
-                pattern = f"(n)-[r:{types}]->(m:Node)"
-                ends = "n.id AS s, m.id AS t"
-            records = self.graph.run(
-                f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) MATCH {pattern} "
-                "WHERE $as_of IS NULL OR m.created_ms <= $as_of "
-                f"RETURN {ends}, type(r) AS kind, r.key AS key, m {_NODE} AS m",
-                "expanding a lineage level",
-                ids=list(ids),
-                as_of=as_of_ms,
-            )
-            for r in records:
-                out.edges.append(LineageEdge(r["s"], r["t"], EdgeKind(r["kind"]), r["key"]))
-                far = r["m"]
-                if far["id"] not in out.nodes:
-                    out.nodes[far["id"]] = projection.from_row(far)
+            if not self._expand_compact(ids, way, types, as_of_ms, out):
+                self._expand_maps(ids, way, types, as_of_ms, out)
         return out
+
+    @staticmethod
+    def _pattern(way: Direction, types: str) -> tuple[str, str, str]:
+        if way is Direction.UPSTREAM:
+            return f"(n)<-[r:{types}]-(m:Node)", "m", "n"
+        return f"(n)-[r:{types}]->(m:Node)", "n", "m"
+
+    def _expand_compact(
+        self,
+        ids: Sequence[str],
+        way: Direction,
+        types: str,
+        as_of_ms: int | None,
+        out: Expansion,
+    ) -> bool:
+        """One record of compact rows (see ``lineage.graph.rows``); False if one fails to parse,
+        leaving ``out`` untouched."""
+        pattern, source, target = self._pattern(way, types)
+        records = self.graph.run(
+            f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) MATCH {pattern} "
+            "WHERE $as_of IS NULL OR m.created_ms <= $as_of "
+            f"RETURN collect({rows.edge_text(source, target, 'r')}) AS edges, "
+            f"[y IN collect(DISTINCT m) | {rows.node_text('y')}] AS far",
+            "expanding a lineage level",
+            ids=list(ids),
+            as_of=as_of_ms,
+        )
+        if not records:
+            return True
+        edges: list[LineageEdge] = []
+        for text in records[0]["edges"]:
+            edge = rows.parse_edge(text)
+            if edge is None:
+                return False
+            edges.append(edge)
+        nodes: dict[str, LineageNode] = {}
+        for text in records[0]["far"]:
+            node = rows.parse_node(text)
+            if node is None:
+                return False
+            nodes[node.id] = node
+        out.edges.extend(edges)
+        for node_id, node in nodes.items():
+            out.nodes.setdefault(node_id, node)
+        return True
+
+    def _expand_maps(
+        self,
+        ids: Sequence[str],
+        way: Direction,
+        types: str,
+        as_of_ms: int | None,
+        out: Expansion,
+    ) -> None:
+        pattern, source, target = self._pattern(way, types)
+        records = self.graph.run(
+            f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) MATCH {pattern} "
+            "WHERE $as_of IS NULL OR m.created_ms <= $as_of "
+            f"RETURN {source}.id AS s, {target}.id AS t, type(r) AS kind, r.key AS key, "
+            f"m {_NODE} AS m",
+            "expanding a lineage level",
+            ids=list(ids),
+            as_of=as_of_ms,
+        )
+        for r in records:
+            out.edges.append(LineageEdge(r["s"], r["t"], EdgeKind(r["kind"]), r["key"]))
+            far = r["m"]
+            if far["id"] not in out.nodes:
+                out.nodes[far["id"]] = projection.from_row(far)
 
     def find_images(self, digest: str, as_of_ms: int | None = None) -> list[LineageNode]:
         if not digest:
@@ -132,6 +202,22 @@ class Neo4jReader:
         return Reach(
             tuple(sorted(row.get("models", []))), tuple(sorted(row.get("runs", []))), truncated
         )
+
+    def reach_page(
+        self,
+        starts: Sequence[str],
+        after_model: str | None,
+        after_run: str | None,
+        first: int,
+        count: bool,
+        budget: int,
+    ) -> ReachPage | None:
+        """An impact page from Neo4j itself (see ``lineage.graph.impact``)."""
+        from lineage.graph import impact as native
+
+        if count:
+            return native.counted_page(self.graph, starts, after_model, after_run, first, budget)
+        return native.uncounted_page(self.graph, starts, after_model, after_run, first)
 
     def _walked_reach(self, starts: Sequence[str], as_of_ms: int, budget: int) -> Reach:
         models, tasks, truncated = impact.downstream(self, starts, as_of_ms, budget)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from lineage.errors import BadInputError
 from lineage.model import NodeKind
+from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import LineageReader
 from lineage.query.types import DATA_FLOW, Direction, ImpactAnswer, ImpactQuery, LineageNode
 
@@ -73,22 +74,42 @@ def _page(ids: Sequence[str], after: str | None, first: int) -> tuple[list[str],
 def impact(
     reader: LineageReader, sources: Sequence[LineageNode], query: ImpactQuery, budget: int
 ) -> ImpactAnswer:
-    reach = reader.reach([s.id for s in sources], query.as_of_ms, budget)
     after_model, after_run = decode_cursor(query.after) if query.after else (None, None)
-    models, more_models = _page(reach.models, after_model, query.first)
-    runs, more_runs = _page(reach.runs, after_run, query.first)
-    found = reader.nodes(models + runs) if models or runs else {}
+    starts = [s.id for s in sources]
+    page = None
+    if isinstance(reader, PagedReach) and query.as_of_ms is None:
+        page = reader.reach_page(starts, after_model, after_run, query.first, query.count, budget)
+    if page is None:
+        reach = reader.reach(starts, query.as_of_ms, budget)
+        models, more_models = _page(reach.models, after_model, query.first)
+        runs, more_runs = _page(reach.runs, after_run, query.first)
+        page = ReachPage(
+            tuple(models),
+            tuple(runs),
+            more_models,
+            more_runs,
+            len(reach.models),
+            len(reach.runs),
+            reach.truncated,
+        )
+    models, runs = list(page.models), list(page.runs)
+    if page.nodes is not None:
+        found = page.nodes
+    else:
+        found = reader.nodes(models + runs) if models or runs else {}
     cursor = None
-    if more_models or more_runs:
+    if page.more_models or page.more_runs:
         cursor = encode_cursor(
             models[-1] if models else after_model, runs[-1] if runs else after_run
         )
+    counted = page.total_models is not None and page.total_runs is not None
     return ImpactAnswer(
         sources=tuple(sources),
         models=tuple(found[i] for i in models if i in found),
         runs=tuple(found[i] for i in runs if i in found),
-        total_models=len(reach.models),
-        total_runs=len(reach.runs),
+        total_models=page.total_models if page.total_models is not None else -1,
+        total_runs=page.total_runs if page.total_runs is not None else -1,
         cursor=cursor,
-        truncated=reach.truncated,
+        truncated=page.truncated,
+        counted=counted,
     )

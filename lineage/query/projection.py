@@ -28,10 +28,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ml_metadata.proto import metadata_store_pb2 as pb
+
 from lineage.model import (
     CONTEXT_KINDS,
     IMAGE_EVENT_KEY,
+    ArtifactState,
     EdgeKind,
+    ExecutionState,
     LineageType,
     NodeKind,
     Properties,
@@ -83,7 +87,8 @@ def execution_node(proto: Any, type_name: str) -> LineageNode | None:
         name=name or node_id,
         type=type_name,
         properties=props,
-        state=convert.execution_from_proto(proto, type_name).state.value,
+        # The state alone: execution_from_proto would decode every property a second time.
+        state=ExecutionState(pb.Execution.State.Name(proto.last_known_state)).value,
         created_ms=int(proto.create_time_since_epoch),
     )
 
@@ -99,7 +104,7 @@ def artifact_node(proto: Any, type_name: str) -> LineageNode:
         type=type_name,
         properties=props,
         uri=proto.uri,
-        state=convert.artifact_from_proto(proto, type_name).state.value,
+        state=ArtifactState(pb.Artifact.State.Name(proto.state)).value,
         created_ms=int(proto.create_time_since_epoch),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lineage.query import gcpause
 from lineage.query.port import LineageReader
 from lineage.query.types import (
     Direction,
@@ -35,10 +36,14 @@ class _Walk:
     seen: set[str] = field(default_factory=set)
 
     def add_edges(self, edges: Iterable[LineageEdge]) -> None:
+        known, seen = self.edges, self.seen
         for edge in edges:
-            self.edges.setdefault(edge.sort_key(), edge)
-            self.seen.add(edge.source)
-            self.seen.add(edge.target)
+            # ``edge_key`` orders and compares like LineageEdge.sort_key, cheaper.
+            key = (edge.source, edge.target, edge.kind, edge.key or "")
+            if key not in known:
+                known[key] = edge
+            seen.add(edge.source)
+            seen.add(edge.target)
 
     def reached(self, node_id: str) -> bool:
         return node_id in self.kept or node_id in self.passed
@@ -50,6 +55,11 @@ def _far_end(edge: LineageEdge, direction: Direction) -> str:
 
 def walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> LineageAnswer:
     """A bounded breadth-first walk from ``start``; see ``LineageQuery`` for the knobs."""
+    with gcpause.paused():
+        return _walk(reader, start, query)
+
+
+def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> LineageAnswer:
     state = _Walk(kept={start.id: start}, seen={start.id})
     directions = (
         [Direction.UPSTREAM, Direction.DOWNSTREAM]
@@ -81,12 +91,17 @@ def walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Line
                 continue
             step = reader.expand(ids, direction, query.edge_kinds, query.as_of_ms)
             state.add_edges(step.edges)
-            fresh = {
-                _far_end(e, direction)
-                for e in step.edges
-                if not state.reached(_far_end(e, direction))
+            ends = (
+                {e.source for e in step.edges}
+                if direction is Direction.UPSTREAM
+                else {e.target for e in step.edges}
+            )
+            kept_ids, passed_ids, far_nodes = state.kept, state.passed, step.nodes
+            found[direction] = {
+                i: far_nodes[i]
+                for i in ends
+                if i not in kept_ids and i not in passed_ids and i in far_nodes
             }
-            found[direction] = {i: step.nodes[i] for i in fresh if i in step.nodes}
         new_nodes: dict[str, LineageNode] = {}
         for nodes in found.values():
             new_nodes.update(nodes)
@@ -119,11 +134,14 @@ def walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Line
             )
             for d in directions
         }
-    kept = tuple(sorted(state.kept.values(), key=lambda n: n.id))
+    kept = tuple(state.kept[i] for i in sorted(state.kept))
+    # Dict keys are unique edge keys, so sorting the pairs never compares two edges.
     edges = tuple(
-        sorted(
-            (e for e in state.edges.values() if e.source in state.kept and e.target in state.kept),
-            key=LineageEdge.sort_key,
+        e
+        for _, e in sorted(
+            (k, e)
+            for k, e in state.edges.items()
+            if e.source in state.kept and e.target in state.kept
         )
     )
     return LineageAnswer(

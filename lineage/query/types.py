@@ -152,6 +152,10 @@ class ImpactQuery:
     first: int = DEFAULT_PAGE
     after: str | None = None
     as_of_ms: int | None = None
+    # False: the caller needs no totals (a GraphQL query that selects no count), so a
+    # reader may answer the page without walking everything downstream; the
+    # answer's ``counted`` is then False and its totals are -1.
+    count: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,7 @@ class ImpactAnswer:
     total_runs: int
     cursor: str | None
     truncated: bool = False
+    counted: bool = True  # False: the totals were not asked for and are -1
 
 
 @dataclass(frozen=True, slots=True)

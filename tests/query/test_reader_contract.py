@@ -294,6 +294,40 @@ class ReaderContract:
         assert seen_runs == [n.id for n in whole.runs]
         assert len(seen_models) == whole.total_models
 
+    def test_impact_pages_without_totals_equal_the_counted_pages(
+        self, service: LineageService, recorded: Recorded
+    ) -> None:
+        """``count=False`` lets a reader answer a page without walking everything
+        downstream; the pages must be the same ones, only the totals are left out."""
+        sc = recorded.sc
+        for start in (
+            ImpactQuery(artifact=sc.raw.id, first=1),
+            ImpactQuery(image=str(sc.prep_image.properties["digest"]), first=2),
+        ):
+            counted: list[tuple[list[str], list[str]]] = []
+            uncounted: list[tuple[list[str], list[str]]] = []
+            for count, pages in ((True, counted), (False, uncounted)):
+                after = None
+                for _ in range(20):
+                    query = ImpactQuery(
+                        artifact=start.artifact,
+                        image=start.image,
+                        first=start.first,
+                        after=after,
+                        count=count,
+                    )
+                    page = service.impact(query)
+                    pages.append(([n.id for n in page.models], [n.id for n in page.runs]))
+                    if count:
+                        assert page.counted
+                    if not page.counted:  # a reader may still count when not asked to
+                        assert (page.total_models, page.total_runs) == (-1, -1)
+                    after = page.cursor
+                    if after is None:
+                        break
+            assert uncounted == counted
+            assert sum(len(m) for m, _ in counted) > 1  # more than one page was walked
+
     def test_impact_of_a_snapshot_nobody_read_is_empty(
         self, service: LineageService, recorded: Recorded
     ) -> None:
