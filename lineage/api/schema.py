@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
+from strawberry.types.nodes import SelectedField
 
 from lineage.api import lookup
 from lineage.api.analysis import (
@@ -173,6 +174,7 @@ class Query:
             first=first,
             after=after,
             as_of_ms=datetime_to_ms(as_of),
+            count=_asks_for_totals(info),
         )
         return await impact_of(c, await c.read(c.service.impact, query), after)
 
@@ -247,3 +249,13 @@ def build_schema(limits: Limits | None = None) -> LineageSchema:
 def sdl(schema: Any | None = None) -> str:
     """The schema in SDL, as exported to graphql/schema.graphql."""
     return (schema or build_schema()).as_str() + "\n"
+
+
+def _asks_for_totals(info: Info) -> bool:
+    """Whether the impact selection reads a total. Without one, a reader may answer
+    the page without walking everything downstream. A fragment counts as asking."""
+    for field in info.selected_fields:
+        for child in field.selections:
+            if not isinstance(child, SelectedField) or child.name in ("totalCount", "totalRuns"):
+                return True
+    return False

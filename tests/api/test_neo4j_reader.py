@@ -76,3 +76,31 @@ def test_the_book_answers_the_same_from_neo4j(
     scoped = _data(gql(neo4j_client, book("models_by_image"), {"digest": IMAGE_A}, token="tok-b"))
     assert scoped["impact"]["totalCount"] == 1
     assert scoped["impact"]["nodes"][0]["run"]["namespace"] == TEAM_B
+
+
+def test_impact_pages_without_totals_are_the_counted_pages(
+    neo4j_client: TestClient, store: MlmdStore, world: World
+) -> None:
+    """A selection without totalCount/totalRuns lets the reader skip the count;
+    the models and cursors it returns must not change."""
+    hub = dataset_of(store, world.run_of("training")).id
+    with_totals = (
+        "query I($id: ID!, $after: String) { impact(artifactId: $id, first: 1, after: $after) "
+        "{ totalCount nodes { id } pageInfo { endCursor hasNextPage } } }"
+    )
+    without = with_totals.replace("{ totalCount nodes", "{ nodes")
+    for query in (with_totals, without):
+        pages: list[list[str]] = []
+        after = None
+        while True:
+            answer = _data(
+                gql(neo4j_client, query, {"id": hub, "after": after}, token="tok-audit")
+            )["impact"]
+            pages.append([n["id"] for n in answer["nodes"]])
+            after = answer["pageInfo"]["endCursor"]
+            if not answer["pageInfo"]["hasNextPage"]:
+                break
+        if query == with_totals:
+            counted = pages
+            assert sum(len(p) for p in pages) == answer["totalCount"]
+    assert pages == counted
