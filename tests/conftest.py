@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import neo4j
 import pytest
 
+from lineage.graph.connect import Graph
+from lineage.store.connect import open_sqlite
+from lineage.store.mlmd import MlmdStore
 from tests.services import (
     MariaDBService,
     Neo4jService,
@@ -122,3 +126,19 @@ def mysql_url(mariadb_service: MariaDBService, request: pytest.FixtureRequest) -
     url = mariadb_service.create_database(name)
     yield url
     mariadb_service.drop_database(name)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[MlmdStore]:
+    """A fresh embedded MLMD store (test modules with their own ``store`` override it)."""
+    opened = open_sqlite(tmp_path / "mlmd.sqlite")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def graph(neo4j_service: Neo4jService) -> Iterator[Graph]:
+    """A connection to the session's real Neo4j."""
+    connected = Graph(neo4j_service.bolt_uri)
+    yield connected
+    connected.close()
