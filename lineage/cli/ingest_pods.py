@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from lineage.cli.common import handle_errors, open_store, print_json
+from lineage.cli.common import handle_errors, open_store
 from lineage.cli.ingest import app
+from lineage.cli.ingest_output import finish
+from lineage.cli.kube_options import AsJson, Kubeconfig, KubeContext, Namespace
 from lineage.ingest.kube import api_client
 from lineage.ingest.report import IngestReport
 
@@ -15,18 +15,14 @@ from lineage.ingest.report import IngestReport
 @app.command("pods")
 @handle_errors
 def pods(
-    namespace: str | None = typer.Option(
-        None, "--namespace", "-n", help="One namespace (default: all the account may list)."
-    ),
-    kubeconfig: Path | None = typer.Option(
-        None, "--kubeconfig", help="A kubeconfig (default: in-cluster, else $KUBECONFIG)."
-    ),
-    context: str | None = typer.Option(None, "--context", help="The kubeconfig context."),
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
     watch: bool = typer.Option(False, "--watch", help="Follow pods as they start."),
     watch_seconds: float | None = typer.Option(
         None, "--watch-seconds", help="Stop watching after this long (default: never)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable report."),
+    as_json: AsJson = False,
 ) -> None:
     """Record the imageID of each pod's main container against the task that ran in it."""
     from kubernetes import client
@@ -43,10 +39,4 @@ def pods(
             items, _ = list_pods(api, namespace)
             ingest_pods(store, items, report)
             has_records = bool(items)
-    if as_json:
-        print_json(report.as_dict())
-    else:
-        typer.echo(report.summary())
-        for unit, reason in report.skips:
-            typer.echo(f"  later {unit}: {reason}", err=True)
-    report.check(source_has_records=has_records)
+    finish(report, as_json, has_records)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf import struct_pb2
 from ml_metadata.proto import metadata_store_pb2 as pb
 
+from lineage.store.convert import to_value
+
 if TYPE_CHECKING:
     from tests.ingest.kfp_store import KfpStore
 
@@ -37,19 +39,8 @@ class Task:
     iteration_index: int | None = None
 
 
-def set_value(value: Any, out: Any) -> None:
-    if isinstance(value, bool):
-        out.bool_value = value
-    elif isinstance(value, int):
-        out.int_value = value
-    elif isinstance(value, float):
-        out.double_value = value
-    elif isinstance(value, str):
-        out.string_value = value
-    else:
-        struct = struct_pb2.Struct()
-        struct.update(value)
-        out.struct_value.CopyFrom(struct)
+# The same mapping of Python values to MLMD Values as the store's.
+set_value = to_value
 
 
 def struct_value(values: Mapping[str, Any]) -> pb.Value:
