@@ -1,6 +1,11 @@
 """Impact pages answered inside Neo4j (see ``lineage.query.paging``).
 
-Two ways, both giving exactly the page the generic walk would:
+Three ways, each giving exactly the page the generic walk would:
+- indexed: over the reach index (``lineage.graph.hops``), the starts' models
+  are a walk of models alone and their runs one hop further; counted and paged
+  server-side. Used whenever the projection carries the index and no start is
+  a task (a start task's own run is not downstream of it; the index cannot
+  tell), and the answer is then exact, never cut by the walk budget;
 - counted: one query walks the downstream closure (the planner's pruning
   var-length expand visits each node once), then counts and pages models and
   runs server-side, so only the page's ids cross the wire, not the closure;
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lineage.graph import rows
+from lineage.graph import hops, rows
 from lineage.graph.connect import Graph
 from lineage.query.paging import ReachPage
 from lineage.query.types import DATA_FLOW, LineageNode
@@ -45,6 +50,29 @@ COUNTED = (
     "WHERE $after_run IS NULL OR id > $after_run "
     "WITH id ORDER BY id LIMIT $want RETURN collect(id) AS runs } "
     "RETURN reached, size(model_ids) AS total_models, models, size(run_ids) AS total_runs, runs"
+)
+
+# No rows when a start is a task or unknown: the caller walks instead.
+_INDEXED_CLOSURE = (
+    "MATCH (s:Node) WHERE s.id IN $starts WITH collect(s) AS ss "
+    "WHERE size(ss) > 0 AND none(x IN ss WHERE x:Task) "
+    f"CALL (ss) {{ UNWIND ss AS s MATCH (s)-[:{hops.FEEDS_MODEL}*0..]->(m:Node) "
+    "RETURN DISTINCT m } "
+    "WITH ss, collect(m) AS closure "
+    "CALL (ss, closure) { UNWIND closure AS m WITH m WHERE m:Model AND NOT m IN ss "
+    "RETURN collect(m.id) AS model_ids } "
+    f"CALL (closure) {{ UNWIND closure AS y MATCH (y)-[:{hops.FEEDS_RUN}]->(r:Node) "
+    "RETURN collect(DISTINCT r.id) AS run_ids } "
+)
+INDEXED_REACH = _INDEXED_CLOSURE + "RETURN model_ids, run_ids"
+INDEXED_PAGE = (
+    _INDEXED_CLOSURE + "CALL (model_ids) { UNWIND model_ids AS id WITH id "
+    "WHERE $after_model IS NULL OR id > $after_model "
+    "WITH id ORDER BY id LIMIT $want RETURN collect(id) AS models } "
+    "CALL (run_ids) { UNWIND run_ids AS id WITH id "
+    "WHERE $after_run IS NULL OR id > $after_run "
+    "WITH id ORDER BY id LIMIT $want RETURN collect(id) AS runs } "
+    "RETURN size(model_ids) AS total_models, models, size(run_ids) AS total_runs, runs"
 )
 
 # ``any(...)`` rather than ``s.id IN $starts``: an index seek on the start would make
@@ -118,6 +146,45 @@ def counted_page(
         total_runs=int(row["total_runs"]),
         truncated=int(row["reached"]) + len(starts) > budget,
     )
+
+
+def indexed_page(
+    graph: Graph,
+    starts: Sequence[str],
+    after_model: str | None,
+    after_run: str | None,
+    first: int,
+) -> ReachPage | None:
+    """The counted page from the reach index; None when it cannot answer (a start is a
+    task, or none is known)."""
+    records = graph.run(
+        INDEXED_PAGE,
+        "counting and paging impact over the reach index",
+        starts=list(starts),
+        after_model=after_model,
+        after_run=after_run,
+        want=first + 1,
+    )
+    if not records:
+        return None
+    row = records[0]
+    models, runs = list(row["models"]), list(row["runs"])
+    return ReachPage(
+        models=tuple(models[:first]),
+        runs=tuple(runs[:first]),
+        more_models=len(models) > first,
+        more_runs=len(runs) > first,
+        total_models=int(row["total_models"]),
+        total_runs=int(row["total_runs"]),
+    )
+
+
+def indexed_reach(graph: Graph, starts: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """Every model and run downstream, sorted, from the reach index; None as above."""
+    records = graph.run(INDEXED_REACH, "walking the reach index for impact", starts=list(starts))
+    if not records:
+        return None
+    return sorted(records[0]["model_ids"]), sorted(records[0]["run_ids"])
 
 
 def _cut(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lineage.graph import rows
+from lineage.graph import hops, rows
 from lineage.graph.connect import Graph
 from lineage.model import EdgeKind
 from lineage.query import impact, projection
@@ -183,6 +183,12 @@ class Neo4jReader:
             # A time bound on every node of every path defeats the planner's pruning;
             # the level-by-level walk honours it exactly.
             return self._walked_reach(starts, as_of_ms, budget)
+        if hops.ready(self.graph):
+            from lineage.graph import impact as native
+
+            indexed = native.indexed_reach(self.graph, starts)
+            if indexed is not None:
+                return Reach(tuple(indexed[0]), tuple(indexed[1]))
         records = self.graph.run(
             "MATCH (s:Node) WHERE s.id IN $starts "
             f"MATCH (s)-[:{_FLOW}*1..]->(m:Node) "
@@ -216,6 +222,10 @@ class Neo4jReader:
         from lineage.graph import impact as native
 
         if count:
+            if hops.ready(self.graph):
+                page = native.indexed_page(self.graph, starts, after_model, after_run, first)
+                if page is not None:
+                    return page
             return native.counted_page(self.graph, starts, after_model, after_run, first, budget)
         return native.uncounted_page(self.graph, starts, after_model, after_run, first)
 

@@ -18,14 +18,15 @@ from typing import Any
 import neo4j
 
 from lineage.errors import ConfigError
+from lineage.graph import hops
 from lineage.graph.connect import Graph
 from lineage.graph.scan import PAGE, Batch, scan
 from lineage.model import EdgeKind, NodeKind
 from lineage.query import projection
 from lineage.query.mlmd_rows import MlmdRows
-from lineage.query.types import LineageNode
+from lineage.query.types import LineageEdge, LineageNode
 
-STATE_KEY = "mlmd"
+STATE_KEY = hops.STATE_KEY
 # Re-read this much before the watermark: a write that committed after a sync
 # read past it may carry an earlier timestamp. Re-merging is idempotent.
 LOOKBACK_MS = 60_000
@@ -117,13 +118,20 @@ def _write_batch(tx: neo4j.ManagedTransaction, batch: Batch, fresh: bool = False
             f"UNWIND $rows AS r MATCH (a:Node {{id: r.s}}) MATCH (b:Node {{id: r.t}}) {link}",
             rows=rows,
         ).consume()
+    models = [
+        n.id for n in batch.nodes if n.type == hops.MODEL_TYPE and n.kind is NodeKind.ARTIFACT
+    ]
+    hops.mark_models(tx, models)
+    written = list(batch.edges)
     tasks = [n.id for n in batch.nodes if n.kind is NodeKind.TASK]
     if tasks:
-        _write_references(tx, tasks)
+        written += _write_references(tx, tasks)
+    hops.update(tx, written)
 
 
-def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> None:
-    """CACHED_FROM and PARENT_DAG, from these tasks' properties and towards them.
+def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> list[LineageEdge]:
+    """CACHED_FROM and PARENT_DAG, from these tasks' properties and towards them;
+    returns the CACHED_FROM edges touching them (data flow, for the reach index).
 
     Both directions, so the edge appears whichever of the two tasks is synced last.
     """
@@ -137,6 +145,13 @@ def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> None:
         "CALL (t) { MATCH (c:Task {parent_task: t.id}) MERGE (c)-[:PARENT_DAG]->(t) }",
         ids=ids,
     ).consume()
+    record = tx.run(
+        "UNWIND $ids AS id MATCH (:Node {id: id})-[e:CACHED_FROM]-(:Node) "
+        "RETURN collect(DISTINCT [startNode(e).id, endNode(e).id]) AS es",
+        ids=ids,
+    ).single()
+    pairs = record["es"] if record else []
+    return [LineageEdge(s, t, EdgeKind.CACHED_FROM) for s, t in pairs]
 
 
 def wipe(graph: Graph) -> None:
@@ -168,6 +183,8 @@ def sync(
             f"Neo4j at {graph.uri} holds the projection of {state.get('store')!r}, not of "
             f"{store_location!r}; run `lineage graph sync --full` to rebuild it"
         )
+    if state is not None and state.get("index") != hops.VERSION:
+        full = True  # built before this reach index existed: rebuild it whole, once
     if full or state is None:
         wipe(graph)
         since = None
@@ -186,7 +203,8 @@ def sync(
     graph.write(
         lambda tx: tx.run(
             "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "
-            "s.synced_at_ms = timestamp()",
+            "s.synced_at_ms = timestamp(), s.index = $index",
+            index=hops.VERSION,
             key=STATE_KEY,
             w=report.watermark_ms,
             store=store_location,

@@ -1,7 +1,11 @@
-"""Checking the projection against the store: counts by kind, and a sample of edges.
+"""Checking the projection against the store: counts by kind, a sample of edges, and
+the reach index against the walk it stands for.
 
 The store side is computed with the same scan and rules the sync uses, so a
-difference means Neo4j is behind (a sync is due) or was changed by hand.
+difference means Neo4j is behind (a sync is due) or was changed by hand. The
+index (``lineage.graph.hops``) is derived inside Neo4j: for a sample of nodes
+that feed a model, the models and runs it gives must equal those a walk of the
+data flow gives.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from lineage.graph import hops
 from lineage.graph.connect import Graph
+from lineage.graph.impact import indexed_reach
 from lineage.graph.scan import reference_edges, scan
-from lineage.model import NodeKind
+from lineage.model import EdgeKind, NodeKind
 from lineage.query.mlmd_rows import MlmdRows
 from lineage.query.types import LineageNode
 
 EdgeKey = tuple[str, str, str]  # (source, target, kind)
+KINDS = sorted(k.value for k in EdgeKind)  # the projection's edges; not the index's
 
 
 @dataclass
@@ -27,11 +34,18 @@ class VerifyReport:
     sampled: int = 0
     missing: list[EdgeKey] = field(default_factory=list)  # in the store, not in Neo4j
     extra: list[EdgeKey] = field(default_factory=list)  # in Neo4j, not in the store
+    index_checked: int = 0
+    index_wrong: list[str] = field(default_factory=list)  # starts whose index answer differs
 
     @property
     def ok(self) -> bool:
         counts = list(self.nodes.values()) + list(self.edges.values())
-        return all(a == b for a, b in counts) and not self.missing and not self.extra
+        return (
+            all(a == b for a, b in counts)
+            and not self.missing
+            and not self.extra
+            and not self.index_wrong
+        )
 
     def differences(self) -> list[str]:
         out = [
@@ -42,6 +56,7 @@ class VerifyReport:
         ]
         out += [f"edge missing in neo4j: {s} -{k}-> {t}" for s, t, k in self.missing[:20]]
         out += [f"edge not in the store: {s} -{k}-> {t}" for s, t, k in self.extra[:20]]
+        out += [f"reach index differs from the walk from {i}" for i in self.index_wrong[:20]]
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -52,6 +67,8 @@ class VerifyReport:
             "sampled_edges": self.sampled,
             "missing_in_neo4j": [list(e) for e in self.missing],
             "not_in_store": [list(e) for e in self.extra],
+            "index_checked": self.index_checked,
+            "index_wrong": list(self.index_wrong),
             "differences": self.differences(),
         }
 
@@ -70,7 +87,9 @@ def _store_side(rows: MlmdRows) -> tuple[Counter[str], set[EdgeKey]]:
     return nodes, edges
 
 
-def verify(graph: Graph, rows: MlmdRows, sample: int = 500, seed: int = 0) -> VerifyReport:
+def verify(
+    graph: Graph, rows: MlmdRows, sample: int = 500, seed: int = 0, index_sample: int = 20
+) -> VerifyReport:
     store_nodes, store_edges = _store_side(rows)
     neo_nodes = {
         r["kind"]: int(r["n"])
@@ -81,8 +100,10 @@ def verify(graph: Graph, rows: MlmdRows, sample: int = 500, seed: int = 0) -> Ve
     neo_edges = {
         r["kind"]: int(r["n"])
         for r in graph.run(
-            "MATCH (:Node)-[e]->(:Node) RETURN type(e) AS kind, count(*) AS n",
+            "MATCH (:Node)-[e]->(:Node) WHERE type(e) IN $kinds "
+            "RETURN type(e) AS kind, count(*) AS n",
             "counting edges by kind",
+            kinds=KINDS,
         )
     }
     store_edge_counts = Counter(kind for _, _, kind in store_edges)
@@ -104,10 +125,12 @@ def verify(graph: Graph, rows: MlmdRows, sample: int = 500, seed: int = 0) -> Ve
     present = {tuple(r["row"]) for r in found}
     report.missing = [e for e in chosen if e not in present]
     theirs = graph.run(
-        "MATCH (a:Node)-[e]->(b:Node) WITH a, e, b ORDER BY rand() LIMIT $n "
+        "MATCH (a:Node)-[e]->(b:Node) WHERE type(e) IN $kinds "
+        "WITH a, e, b ORDER BY rand() LIMIT $n "
         "RETURN a.id AS s, b.id AS t, type(e) AS kind",
         "sampling edges",
         n=sample,
+        kinds=KINDS,
     )
     report.extra = sorted(
         (r["s"], r["t"], r["kind"])
@@ -115,4 +138,36 @@ def verify(graph: Graph, rows: MlmdRows, sample: int = 500, seed: int = 0) -> Ve
         if (r["s"], r["t"], r["kind"]) not in store_edges
     )
     report.sampled = len(chosen) + len(theirs)
+    if hops.ready(graph):
+        check_index(graph, report, index_sample)
     return report
+
+
+# The walk the index stands for: models, and runs of tasks, downstream of one start
+# (the start itself left out, as impact leaves it out, even where a cycle leads back).
+_WALKED = (
+    "MATCH (s:Node {id: $id}) "
+    f"CALL (s) {{ MATCH (s)-[:{hops.FLOW}*1..]->(m:Node) WHERE m <> s RETURN DISTINCT m }} "
+    "OPTIONAL MATCH (m)-[:PART_OF]->(r:Run) WHERE m:Task "
+    "RETURN collect(DISTINCT CASE WHEN m:Model THEN m.id END) AS models, "
+    "collect(DISTINCT r.id) AS runs"
+)
+
+
+def check_index(graph: Graph, report: VerifyReport, sample: int) -> None:
+    """Compare the index with the walk for a sample of starts that feed something,
+    the busiest first (hubs are where a wrong shortcut hides most answers)."""
+    starts = graph.run(
+        f"MATCH (s:Node)-[:{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}]->() WHERE NOT s:Task "
+        "WITH s, count(*) AS fan ORDER BY fan DESC, s.id LIMIT $n RETURN s.id AS id",
+        "sampling reach index starts",
+        n=sample,
+    )
+    for record in starts:
+        start = record["id"]
+        walked = graph.run(_WALKED, "walking the data flow", id=start)
+        indexed = indexed_reach(graph, [start])
+        expected = (sorted(walked[0]["models"]), sorted(walked[0]["runs"])) if walked else ([], [])
+        if indexed != expected:
+            report.index_wrong.append(start)
+        report.index_checked += 1
