@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-from lineage.api.audit import AuditLog
+from lineage.api.audit import AuditLog, audit_path
 from lineage.api.auth import Authenticator, Principal
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
@@ -44,10 +43,6 @@ class AppState:
     audit: AuditLog | None
     shared: Shared | None = None
     extras: dict[str, Any] = field(default_factory=dict)
-
-
-def audit_path(settings: Settings, api: ApiSettings) -> Path:
-    return api.audit_log or settings.home.expanduser() / "audit.jsonl"
 
 
 def create_app(

@@ -1,4 +1,5 @@
-"""The audit log: one JSON line per request, with who asked, what, and how it ended."""
+"""The audit log: one JSON line per request (served, or run by ``lineage query``), with who
+asked, what, and how it ended."""
 
 from __future__ import annotations
 
@@ -12,10 +13,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from lineage.api.auth import Principal
+from lineage.api.config import ApiSettings
 from lineage.errors import ConfigError
+from lineage.settings import Settings
 
 # Variables are logged as sent, but a hostile client must not grow the log without bound.
 MAX_VARIABLES_CHARS = 4096
+
+
+def audit_path(settings: Settings, api: ApiSettings) -> Path:
+    """Where the server and ``lineage query`` append: the setting, else in LINEAGE_HOME."""
+    return api.audit_log or settings.home.expanduser() / "audit.jsonl"
 
 
 class AuditLog:

@@ -7,7 +7,9 @@ server binds loopback only (``lineage.cli.serve`` enforces that).
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,16 @@ class Principal:
 
 
 LOCAL = Principal(subject="local", auditor=True, via="local")
+
+
+def local_user() -> Principal:
+    """The OS user running ``lineage query``: an auditor like LOCAL (whoever can read the
+    store's files reads everything anyway), named so the audit log says who asked."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name: a container's unnamed uid
+        user = f"uid-{os.getuid()}"
+    return Principal(subject=f"local:{user}", auditor=True, via="local")
 
 
 def _sha256(token: str) -> str:

@@ -3,6 +3,10 @@
 Client mistakes get one of NOT_FOUND, BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN,
 LIMIT_EXCEEDED. A fault of ours (the store refused, Neo4j is down) gets INTERNAL or
 UNAVAILABLE, with the detail in the server log rather than in the answer.
+
+FORBIDDEN answers a request that names what the token does not reach (a namespace,
+or no namespace at all). A node of another namespace asked for by id is NOT_FOUND,
+word for word as an unknown id, so a token cannot learn which ids exist elsewhere.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class UnauthenticatedError(LineageError):
 
 
 class ForbiddenError(LineageError):
-    """Verified credentials that do not reach what was asked (another namespace)."""
+    """Verified credentials that do not reach what the request names (another namespace)."""
 
     exit_code = 9
     code = Code.FORBIDDEN.value

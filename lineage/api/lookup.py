@@ -1,7 +1,9 @@
-"""Finding one node by id, with the same NOT_FOUND / FORBIDDEN answer for every root field.
+"""Finding one node by id, with the same NOT_FOUND answer for every root field.
 
-A node that exists but lies outside the principal's namespaces is FORBIDDEN; the
-error names the id asked for and nothing of the node itself.
+A node that exists but lies outside the principal's namespaces gets exactly the
+NOT_FOUND of an unknown id (same code, same message): a FORBIDDEN here would tell
+a token of one namespace which ids exist in another. FORBIDDEN stays for requests
+that name a foreign namespace themselves (``runs(namespace:)``), which leak nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from lineage import model
 from lineage.api.analysis import ModelRanking, RankedModel
 from lineage.api.artifacts import Artifact, Snapshot
 from lineage.api.connections import scan
-from lineage.api.errors import ForbiddenError
 from lineage.api.nodes import LineageNode, Order, metrics_of
 from lineage.api.runs import Pipeline, PipelineVersion, Run, pipeline_matches
 from lineage.api.tasks import Task
@@ -25,9 +26,14 @@ if TYPE_CHECKING:
     from lineage.api.context import RequestContext
 
 
+def _missing(what: str, node_id: str) -> NotFoundError:
+    """The one answer for an id that is unknown, of another type, or hidden from the token."""
+    return NotFoundError(f"no {what} {node_id!r}")
+
+
 async def _check_visible(c: RequestContext, node_id: str, what: str) -> None:
     if node_id not in await c.visible([node_id]):
-        raise ForbiddenError(f"{what} {node_id!r} is outside the namespaces of this token")
+        raise _missing(what, node_id)
 
 
 async def context_by_id(
@@ -35,7 +41,7 @@ async def context_by_id(
 ) -> model.Context:
     found = await c.loaders.contexts.load(node_id)
     if found is None or found.type != type_name:
-        raise NotFoundError(f"no {what} {node_id!r}")
+        raise _missing(what, node_id)
     await _check_visible(c, node_id, what)
     return found
 
@@ -51,7 +57,7 @@ async def pipeline_by_id(c: RequestContext, node_id: str) -> Pipeline:
 async def task_by_id(c: RequestContext, node_id: str) -> Task:
     found = await c.loaders.executions.load(node_id)
     if found is None or found.type == LineageType.SNAPSHOT_EXECUTION:
-        raise NotFoundError(f"no task {node_id!r}")
+        raise _missing("task", node_id)
     await _check_visible(c, node_id, "task")
     return Task.of(found)
 
@@ -59,7 +65,7 @@ async def task_by_id(c: RequestContext, node_id: str) -> Task:
 async def artifact_by_id(c: RequestContext, node_id: str) -> Artifact:
     found = await c.loaders.artifacts.load(node_id)
     if found is None:
-        raise NotFoundError(f"no artifact {node_id!r}")
+        raise _missing("artifact", node_id)
     await _check_visible(c, node_id, "artifact")
     return Artifact.of(found)
 
@@ -67,21 +73,17 @@ async def artifact_by_id(c: RequestContext, node_id: str) -> Artifact:
 async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
     found = await c.loaders.artifacts.load(node_id)
     if found is None or found.type != LineageType.SNAPSHOT:
-        raise NotFoundError(f"no snapshot {node_id!r}")
+        raise _missing("snapshot", node_id)
     await _check_visible(c, node_id, "snapshot")
     return Snapshot.of(found)
 
 
 async def node_by_id(c: RequestContext, node_id: str, required: bool = True) -> LineageNode | None:
-    """Any lineage node, in its own type."""
+    """Any lineage node, in its own type; a hidden node is as absent as an unknown one."""
     found = (await c.read(c.shared.reader.nodes, [node_id])).get(node_id)
-    if found is None:
+    if found is None or node_id not in await c.visible([node_id]):
         if required:
-            raise NotFoundError(f"no lineage node {node_id!r}")
-        return None
-    if node_id not in await c.visible([node_id]):
-        if required:
-            raise ForbiddenError(f"node {node_id!r} is outside the namespaces of this token")
+            raise _missing("lineage node", node_id)
         return None
     kind = found.kind
     if kind in (NodeKind.RUN, NodeKind.PIPELINE, NodeKind.PIPELINE_VERSION):

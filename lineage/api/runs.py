@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +11,7 @@ import strawberry
 from lineage import model
 from lineage.api.connections import PageInfo, scan
 from lineage.api.context import RequestContext
+from lineage.api.errors import ForbiddenError
 from lineage.api.nodes import (
     Json,
     LineageNode,
@@ -33,6 +34,14 @@ if TYPE_CHECKING:
 ArtifactRef = Annotated["Artifact", strawberry.lazy("lineage.api.artifacts")]
 TaskRef = Annotated["Task", strawberry.lazy("lineage.api.tasks")]
 Info = strawberry.Info[RequestContext, None]
+
+# The paging contract of every filtered run list, in its field's description.
+SCAN_NOTE = (
+    "A page holds `first` runs whenever that many match. To filter, a request reads at "
+    "most the server's scan limit of runs (LINEAGE_API__MAX_SCAN, 5,000 by default): a "
+    "page that reaches it ends there, possibly short of `first` with hasNextPage true; "
+    "continue from endCursor."
+)
 
 
 async def _created_at(info: Info, node_id: str) -> datetime | None:
@@ -57,7 +66,7 @@ class Pipeline(LineageNode):
             properties=dict(c.properties),
         )
 
-    @gql_field(description="Runs of this pipeline, in the order they were recorded.")
+    @gql_field(description="Runs of this pipeline, in the order they were recorded. " + SCAN_NOTE)
     async def runs(
         self, info: Info, state: RunState | None = None, first: int = 20, after: str | None = None
     ) -> RunConnection:
@@ -178,11 +187,15 @@ _FROM_EXECUTION = {
 }
 
 
-async def run_state(c: RequestContext, run: str, properties: dict[str, object]) -> RunState:
+def _recorded_state(properties: Mapping[str, object]) -> RunState | None:
     recorded = properties.get("state")
     if isinstance(recorded, str) and recorded in RunState.__members__:
         return RunState[recorded]
-    record = await c.loaders.runs.load(run)
+    return None
+
+
+def _derived_state(record: model.RunRecord | None) -> RunState:
+    """A run's state from its tasks' states, for runs recorded without one."""
     if record is None:
         return RunState.RUNTIME_STATE_UNSPECIFIED
     states = [e.state for e in record.executions if e.type != LineageType.SNAPSHOT_EXECUTION]
@@ -205,6 +218,31 @@ async def run_state(c: RequestContext, run: str, properties: dict[str, object]) 
     ):
         return RunState.SUCCEEDED
     return RunState.RUNTIME_STATE_UNSPECIFIED
+
+
+async def run_state(c: RequestContext, run: str, properties: Mapping[str, object]) -> RunState:
+    recorded = _recorded_state(properties)
+    if recorded is not None:
+        return recorded
+    return _derived_state(await c.loaders.runs.load(run))
+
+
+async def run_states(c: RequestContext, runs: Sequence[model.Context]) -> dict[str, RunState]:
+    """The states of many runs. Those without a recorded state are read in one DataLoader
+    batch (one worker call for all), which also primes the loaders, so resolving the
+    runs' ``state`` and ``tasks`` afterwards reads nothing again."""
+    states: dict[str, RunState] = {}
+    unrecorded: list[str] = []
+    for run in runs:
+        recorded = _recorded_state(run.properties)
+        if recorded is None:
+            unrecorded.append(run.id)
+        else:
+            states[run.id] = recorded
+    records = await c.loaders.runs.load_many(unrecorded) if unrecorded else []
+    for run_id, record in zip(unrecorded, records, strict=True):
+        states[run_id] = _derived_state(record)
+    return states
 
 
 @strawberry.type
@@ -243,27 +281,36 @@ async def list_runs(
     after: str | None,
 ) -> RunConnection:
     c.limits.check_page(first)
+    if namespace is not None and not c.principal.sees_namespace(namespace):
+        # The client named the namespace itself, so refusing it reveals nothing.
+        raise ForbiddenError(f"namespace {namespace!r} is outside the namespaces of this token")
 
     async def fetch(token: str | None, size: int) -> Page[model.Context]:
         return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE_RUN, size, token)
 
-    async def keep(rows: Sequence[model.Context]) -> list[bool]:
-        ok = [
-            (pipeline is None or pipeline_matches(r.parents, pipeline))
-            and (namespace is None or text(r.properties, "namespace") == namespace)
-            for r in rows
-        ]
-        visible = await c.visible([r.id for r, good in zip(rows, ok, strict=True) if good])
-        ok = [good and r.id in visible for r, good in zip(rows, ok, strict=True)]
-        if state is not None:
-            for i, row in enumerate(rows):
-                if ok[i]:
-                    ok[i] = await run_state(c, row.id, dict(row.properties)) == state
-        return ok
+    def in_namespace(run: model.Context) -> bool:
+        # A run recorded without a namespace belongs to the default one, as for visibility.
+        return (text(run.properties, "namespace") or c.shared.default_namespace) == namespace
 
-    # Deriving a state reads each run: scan fewer of them per request.
-    budget = c.limits.max_scan if state is None else max(first + 1, c.limits.max_scan // 25)
-    found = await scan("runs", fetch, keep, first, after, budget)
+    async def keep(rows: Sequence[model.Context]) -> list[bool]:
+        candidates = [
+            r
+            for r in rows
+            if (pipeline is None or pipeline_matches(r.parents, pipeline))
+            and (namespace is None or in_namespace(r))
+        ]
+        visible = await c.visible([r.id for r in candidates])
+        candidates = [r for r in candidates if r.id in visible]
+        if state is not None:
+            # The whole store page at once: one batch of run reads, not one per run.
+            states = await run_states(c, candidates)
+            candidates = [r for r in candidates if states[r.id] == state]
+        kept = {r.id for r in candidates}
+        return [r.id in kept for r in rows]
+
+    # Batched, deriving states costs one worker call per store page, so a state filter
+    # scans as far as any other filter.
+    found = await scan("runs", fetch, keep, first, after, c.limits.max_scan)
     edges = [RunEdge(cursor=cur, node=Run.of(row)) for row, cur in found.items]
     return RunConnection(
         edges=edges,

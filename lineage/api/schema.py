@@ -41,7 +41,14 @@ from lineage.api.nodes import (
     datetime_to_ms,
     gql_field,
 )
-from lineage.api.runs import Pipeline, PipelineVersion, Run, RunConnection, list_runs
+from lineage.api.runs import (
+    SCAN_NOTE,
+    Pipeline,
+    PipelineVersion,
+    Run,
+    RunConnection,
+    list_runs,
+)
 from lineage.api.tasks import Task
 from lineage.errors import BadInputError
 from lineage.query import types as q
@@ -68,7 +75,10 @@ class Query:
             subject=p.subject, auditor=p.auditor, namespaces=sorted(p.namespaces), via=p.via
         )
 
-    @gql_field(description="Any lineage node by id, in its own type.")
+    @gql_field(
+        description="Any lineage node by id, in its own type. Here and in every lookup by id, "
+        "a node outside the token's namespaces is NOT_FOUND, exactly as an unknown id."
+    )
     async def node(self, info: Info, id: strawberry.ID) -> LineageNode | None:
         return await lookup.node_by_id(ctx(info), id)
 
@@ -82,7 +92,8 @@ class Query:
 
     @gql_field(
         description="Runs, filtered by pipeline (id or name), state and namespace, "
-        "in the order they were recorded."
+        "in the order they were recorded. Naming a namespace the token does not reach is "
+        "FORBIDDEN. " + SCAN_NOTE
     )
     async def runs(
         self,
@@ -145,7 +156,7 @@ class Query:
             kinds=frozenset(kinds) if kinds else None,
             as_of_ms=datetime_to_ms(as_of),
         )
-        await lookup.node_by_id(c, id)  # NOT_FOUND / FORBIDDEN before any walk
+        await lookup.node_by_id(c, id)  # NOT_FOUND (unknown or hidden) before any walk
         return LineageGraph.of(await c.read(c.service.lineage, query))
 
     @gql_field(

@@ -9,7 +9,9 @@ one; pipeline versions are content-addressed specs shared by all.
 
 ``ScopedReader`` wraps the lineage reader so that the shared walks of the query
 service (lineage, impact, diff, path) never step onto a hidden node: a namespace
-token sees the subgraph of its namespaces, and every total counts only that.
+token sees the subgraph of its namespaces, and every total counts only that. An
+impact page without totals is answered from the inner reader's fast pages when
+it has them, filtered the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 
 from lineage.api.auth import Principal
+from lineage.api.scoped_impact import scoped_page
 from lineage.model import EdgeKind, NodeKind
+from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import Expansion, LineageReader, Reach
 from lineage.query.types import Direction, LineageNode, LineageQuery
 
@@ -182,6 +186,24 @@ class ScopedReader:
             models=tuple(m for m in found.models if m in keep),
             runs=tuple(r for r in found.runs if r in keep),
             truncated=found.truncated,
+        )
+
+    def reach_page(
+        self,
+        starts: Sequence[str],
+        after_model: str | None,
+        after_run: str | None,
+        first: int,
+        count: bool,
+        budget: int,
+    ) -> ReachPage | None:
+        """An uncounted page from the inner reader's pages (``lineage.api.scoped_impact``);
+        None (the generic walk through ``reach``) for totals, which must count only what
+        the token sees, and for an inner reader that cannot page."""
+        if count or not isinstance(self.inner, PagedReach):
+            return None
+        return scoped_page(
+            self.inner, self.visibility, starts, after_model, after_run, first, budget
         )
 
     def close(self) -> None:

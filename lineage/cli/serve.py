@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import sys
@@ -131,19 +130,14 @@ def query(
     var: list[str] = typer.Option([], "--var", help="A variable, name=value (repeatable)."),
     operation: str | None = typer.Option(None, "--operation", help="The operation to run."),
 ) -> None:
-    """Run a GraphQL query in-process (no server) and print {"data", "errors"} as JSON."""
-    from lineage.api.auth import LOCAL
-    from lineage.api.execute import execute
-    from lineage.api.runtime import limits_of, open_shared
-    from lineage.api.schema import build_schema
+    """Run a GraphQL query in-process (no server) and print {"data", "errors"} as JSON.
 
-    text = _document(document)
-    variables = _variables(var)
-    api = _api_settings()
-    with open_shared(load_settings(), api) as shared:
-        outcome = asyncio.run(
-            execute(build_schema(limits_of(api)), shared, LOCAL, text, variables, operation)
-        )
+    The request is audited as the server audits, as the local OS user."""
+    from lineage.api.local import run_query
+
+    outcome = run_query(
+        load_settings(), _api_settings(), _document(document), _variables(var), operation
+    )
     body = {"data": outcome.body.get("data"), "errors": outcome.body.get("errors")}
     sys.stdout.write(json.dumps(body, indent=2, sort_keys=True, default=str) + "\n")
     if outcome.codes:

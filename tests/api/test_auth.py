@@ -1,5 +1,6 @@
 """The auth matrix: no token, a wrong token, an expired JWT, a token for the wrong
-namespace, and an auditor; and the audit log of every request.
+namespace (which finds another namespace's ids no more than ids that do not exist),
+and an auditor; and the audit log of every request.
 
 An RSA key and its JWKS are made here; the JWKS is served from a local HTTP server
 (and, in one test, read from a file), as an OIDC provider would publish it.
@@ -27,7 +28,7 @@ from lineage.api.context import Shared
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
 from tests.api.conftest import book, codes, gql
-from tests.api.world import IMAGE_A, TEAM_B, World, dataset_of, model_of
+from tests.api.world import IMAGE_A, IMAGE_B, TEAM_B, TEAM_B_RUN, World, dataset_of, model_of
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "kfp-lineage"
@@ -180,7 +181,6 @@ def test_a_namespace_token_never_sees_another_namespace(
     hidden = _local_ids(store, world)
     training = world.run_of("training")
     dataset = dataset_of(store, training)
-    local_model = model_of(store, training)
     for token in team_b_tokens:
         who = gql(client, "{ whoami { namespaces auditor } }", token=token)["data"]["whoami"]
         assert who == {"namespaces": [TEAM_B], "auditor": False}
@@ -218,22 +218,119 @@ def test_a_namespace_token_never_sees_another_namespace(
         assert gql(client, "{ runs { nodes { id } } }", token=token)["data"]["runs"]["nodes"] == [
             {"id": world.team_b_run}
         ]
-        # Asking for the other namespace by id is refused, through every root field.
-        for query, variables in (
-            ("query R($id: ID!) { run(id: $id) { id } }", {"id": training}),
-            ("query N($id: ID!) { node(id: $id) { id } }", {"id": training}),
-            ("query A($id: ID!) { artifact(id: $id) { id } }", {"id": local_model.id}),
-            ("query L($id: ID!) { lineage(id: $id) { truncated } }", {"id": local_model.id}),
-            (book("model_diff"), {"from": world.team_b_model, "to": local_model.id}),
-            (book("data_to_model_path"), {"from": dataset.id, "to": local_model.id}),
-            (
-                "query I($id: ID!) { impact(artifactId: $id) { totalCount } }",
-                {"id": local_model.id},
-            ),
-        ):
-            answer = gql(client, query, variables, token=token)
-            assert codes(answer) == ["FORBIDDEN"], (query, answer)
-            assert not any(json.dumps(i) in json.dumps(answer["data"]) for i in hidden)
+
+
+# Every lookup by id of the schema's root fields: (query, the variable holding the id).
+BY_ID = {
+    "node": ("query Q($id: ID!) { node(id: $id) { id } }", "id"),
+    "run": ("query Q($id: ID!) { run(id: $id) { id } }", "id"),
+    "pipeline": ("query Q($id: ID!) { pipeline(id: $id) { id } }", "id"),
+    "task": ("query Q($id: ID!) { task(id: $id) { id } }", "id"),
+    "artifact": ("query Q($id: ID!) { artifact(id: $id) { id } }", "id"),
+    "snapshot": ("query Q($id: ID!) { snapshot(id: $id) { id } }", "id"),
+    "lineage": ("query Q($id: ID!) { lineage(id: $id) { truncated } }", "id"),
+    "impact artifactId": ("query Q($id: ID!) { impact(artifactId: $id) { totalCount } }", "id"),
+    "impact snapshotId": ("query Q($id: ID!) { impact(snapshotId: $id) { totalCount } }", "id"),
+    "impact imageDigest": (
+        "query Q($id: String!) { impact(imageDigest: $id) { totalCount } }",
+        "id",
+    ),
+    "diff to": (book("model_diff"), "to"),
+    "diff from": (book("model_diff"), "from"),
+    "path to": (book("data_to_model_path"), "to"),
+    "path from": (book("data_to_model_path"), "from"),
+}
+UNKNOWN = {
+    "node": "run:no-such-run",
+    "run": "run:no-such-run",
+    "pipeline": "pipeline:no-such-namespace/no-such-pipeline",
+    "task": "task:no-such-run/no-such-task",
+    "artifact": "artifact:gs://no-such-bucket/model",
+    "snapshot": "snapshot:sha256:" + "0" * 64,
+    "lineage": "artifact:gs://no-such-bucket/model",
+    "impact artifactId": "artifact:gs://no-such-bucket/data",
+    "impact snapshotId": "snapshot:sha256:" + "0" * 64,
+    "impact imageDigest": "sha256:" + "0" * 64,
+}
+
+
+def _shape(answer: dict[str, Any], asked_id: str) -> str:
+    """The whole answer (status, data, errors with path and code) with the id blanked."""
+    return json.dumps(answer, sort_keys=True).replace(asked_id, "<ID>")
+
+
+def _assert_as_unknown(
+    client: TestClient,
+    token: str,
+    field: str,
+    hidden: str,
+    other: dict[str, str],
+) -> None:
+    """Asking for ``hidden`` answers exactly as asking for an id that does not exist."""
+    query, name = BY_ID[field]
+    unknown = UNKNOWN.get(field, UNKNOWN["artifact"])
+    for asked_id in (hidden, unknown):
+        assert asked_id not in other.values()
+    refused = gql(client, query, {**other, name: hidden}, token=token)
+    missing = gql(client, query, {**other, name: unknown}, token=token)
+    assert codes(refused) == ["NOT_FOUND"], (field, refused)
+    assert hidden in refused["errors"][0]["message"]  # errors name the offending id
+    assert _shape(refused, hidden) == _shape(missing, unknown), field
+
+
+def test_another_namespace_by_id_is_as_unknown_as_a_missing_id(
+    secured: tuple[TestClient, Path], team_b_tokens: list[str], store: MlmdStore, world: World
+) -> None:
+    """A FORBIDDEN here would tell the token that the id exists in another namespace."""
+    client, _ = secured
+    training = world.run_of("training")
+    dataset = dataset_of(store, training)
+    local_model = model_of(store, training)
+    local_task = next(e.id for e in store.get_run(training).executions)
+    hidden_from_b = {
+        "node": training,
+        "run": training,
+        "task": local_task,
+        "artifact": local_model.id,
+        "snapshot": world.model_snapshot,
+        "lineage": local_model.id,
+        "impact artifactId": local_model.id,
+        "impact snapshotId": world.model_snapshot,
+        "impact imageDigest": IMAGE_B,  # only the importer (local) ran it
+    }
+    for token in team_b_tokens:
+        for field, hidden in hidden_from_b.items():
+            _assert_as_unknown(client, token, field, hidden, {})
+        for field in ("diff to", "diff from"):
+            pair = {"from": world.team_b_model, "to": world.team_b_model}
+            _assert_as_unknown(client, token, field, local_model.id, pair)
+        for field in ("path to", "path from"):
+            pair = {"from": dataset.id, "to": world.team_b_model}
+            _assert_as_unknown(client, token, field, local_model.id, pair)
+    # And the other way round: team-b's pipeline names its namespace; local ones do not.
+    team_b_task = next(e.id for e in store.get_run(world.team_b_run).executions)
+    hidden_from_local = {
+        "pipeline": "pipeline:team-b/scoring",
+        "run": world.team_b_run,
+        "task": team_b_task,
+        "artifact": world.team_b_model,
+        "impact artifactId": world.team_b_model,
+    }
+    for field, hidden in hidden_from_local.items():
+        _assert_as_unknown(client, "tok-local", field, hidden, {})
+
+
+def test_naming_another_namespace_is_forbidden(secured: tuple[TestClient, Path]) -> None:
+    """The client named the namespace itself: refusing it tells it nothing new."""
+    client, _ = secured
+    query = "query R($ns: String) { runs(namespace: $ns) { nodes { id } } }"
+    refused = gql(client, query, {"ns": "local"}, token="tok-b")
+    assert codes(refused) == ["FORBIDDEN"] and "'local'" in refused["errors"][0]["message"]
+    assert codes(gql(client, query, {"ns": "no-such-namespace"}, token="tok-b")) == ["FORBIDDEN"]
+    own = gql(client, query, {"ns": TEAM_B}, token="tok-b")
+    assert not own.get("errors") and own["data"]["runs"]["nodes"] == [{"id": TEAM_B_RUN}]
+    audited = gql(client, query, {"ns": "local"}, token="tok-audit")
+    assert not audited.get("errors") and audited["data"]["runs"]["nodes"]
 
 
 def test_the_other_namespace_sees_its_own_and_not_team_b(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import json
 import os
 import re
@@ -55,6 +57,58 @@ def test_query_prints_data_and_errors_and_exits_by_them(world: World) -> None:
     missing = runner.invoke(app, ["query", '{ run(id: "run:nope") { id } }'], env=env)
     assert missing.exit_code == 1
     assert [e["extensions"]["code"] for e in json.loads(missing.stdout)["errors"]] == ["NOT_FOUND"]
+
+
+def test_query_writes_the_audit_line_the_server_writes(world: World, tmp_path: Path) -> None:
+    log = tmp_path / "audit" / "audit.jsonl"
+    env = {"LINEAGE_HOME": str(world.home), "LINEAGE_API__AUDIT_LOG": str(log)}
+    runner = CliRunner()
+    ok = runner.invoke(
+        app,
+        ["query", "query Mine($run: ID!) { run(id: $run) { id } }", "--var", "run=run:x"],
+        env=env,
+    )
+    assert ok.exit_code == 1, ok.output  # run:x does not exist: audited all the same
+    who = runner.invoke(app, ["query", "{ whoami { subject } }", "--operation", "Me"], env=env)
+    assert who.exit_code == 1  # no operation of that name in the document
+    named = runner.invoke(app, ["query", "query Me { whoami { subject via } }"], env=env)
+    assert named.exit_code == 0, named.output
+    user = f"local:{getpass.getuser()}"
+    assert json.loads(named.stdout)["data"]["whoami"] == {"subject": user, "via": "local"}
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert len(lines) == 3
+    mine, unnamed, me = lines
+    assert mine["identity"] == {"subject": user, "via": "local", "auditor": True, "namespaces": []}
+    assert mine["operation"] == "Mine" and mine["variables"] == {"run": "run:x"}
+    assert mine["errors"] == ["NOT_FOUND"] and mine["client"] == "cli"
+    assert (
+        mine["document_sha256"]
+        == hashlib.sha256(b"query Mine($run: ID!) { run(id: $run) { id } }").hexdigest()
+    )
+    assert unnamed["operation"] == "Me" and unnamed["errors"] == ["BAD_REQUEST"]
+    assert me["operation"] == "Me" and me["variables"] == {} and me["errors"] == []
+
+
+def test_query_without_an_audit_log_setting_appends_in_lineage_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"  # an empty store of its own: the answer does not matter here
+    result = CliRunner().invoke(
+        app, ["query", "query Count { runs { nodes { id } } }"], env={"LINEAGE_HOME": str(home)}
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = (home / "audit.jsonl").read_text().splitlines()
+    assert json.loads(line)["operation"] == "Count"
+
+
+def test_query_refuses_to_run_unaudited(world: World, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = CliRunner().invoke(
+        app,
+        ["query", "{ whoami { subject } }"],
+        env={"LINEAGE_HOME": str(world.home), "LINEAGE_API__AUDIT_LOG": str(blocker / "x")},
+    )
+    assert result.exit_code != 0 and "audit log" in result.output
+    assert '"data"' not in result.stdout
 
 
 def test_query_reads_a_book_file_with_typed_variables(world: World) -> None:

@@ -7,7 +7,8 @@ facts the other sources add:
 - image digests for every task, as ``lineage images resolve`` would link them
   (the registry lookup is left out: its digest is a fixed value here). The
   training and sweep tasks ran IMAGE_A, the importer's ran IMAGE_B;
-- a snapshot of the training run's dataset, taken with the snapshot code;
+- a snapshot of the training run's dataset, taken with the snapshot code, and one of
+  its model, which only the ``local`` namespace sees (nothing of team-b touches it);
 - a run in another KFP namespace, ``team-b``, that reads the training run's
   dataset and builds its own model with IMAGE_A: the cross-namespace case.
 
@@ -52,6 +53,7 @@ class World:
     home: Path
     runs: dict[str, str]  # example name -> run id
     snapshot: str
+    model_snapshot: str  # of the training run's model: hidden from team-b
     team_b_run: str = TEAM_B_RUN
     team_b_model: str = TEAM_B_MODEL
 
@@ -161,8 +163,16 @@ def build_world(store: MlmdStore, home: Path) -> World:
     dataset = _dataset_of(store, runs["training"])
     parts = snapshot_artifact(dataset, Path(dataset.uri), LocalBlobStore(home / "snapshots"))
     store.put_run(parts.record(dataset))
+    trained = _model_of(store, runs["training"])
+    of_model = snapshot_artifact(trained, Path(trained.uri), LocalBlobStore(home / "snapshots"))
+    store.put_run(of_model.record(trained))
     store.put_run(_team_b_record(dataset, image("python:3.11-slim", IMAGE_A)))
-    return World(home=home, runs=dict(runs), snapshot=parts.snapshot.id)
+    return World(
+        home=home,
+        runs=dict(runs),
+        snapshot=parts.snapshot.id,
+        model_snapshot=of_model.snapshot.id,
+    )
 
 
 def model_of(store: MlmdStore, run: str) -> Artifact:
