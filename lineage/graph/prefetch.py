@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from lineage.graph import rows
 from lineage.model import EdgeKind
 from lineage.query import gcpause, projection
-from lineage.query.port import Expansion, Reach
+from lineage.query.port import CappedExpansion, Expansion, Reach
 from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
 
 if TYPE_CHECKING:
@@ -164,6 +164,21 @@ class Prefetched:
                     out.edges.append(edge)
                     out.nodes[far_id] = far
         return out
+
+    def expand_capped(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        edge_kinds: frozenset[EdgeKind],
+        as_of_ms: int | None,
+        known: Sequence[str],
+        take: int,
+    ) -> CappedExpansion | None:
+        """None (expand the copy whole, it is at hand) when the copy covers the level;
+        else the live reader cuts it."""
+        if edge_kinds <= self.kinds and all(i in self.covered[direction] for i in ids):
+            return None
+        return self.live.expand_capped(ids, direction, edge_kinds, as_of_ms, known, take)
 
     def find_images(self, digest: str, as_of_ms: int | None = None) -> list[LineageNode]:
         return self.live.find_images(digest, as_of_ms)

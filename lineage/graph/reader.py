@@ -17,7 +17,7 @@ from lineage.graph.connect import Graph
 from lineage.model import EdgeKind
 from lineage.query import impact, projection
 from lineage.query.paging import ReachPage
-from lineage.query.port import Expansion, LineageReader, Reach
+from lineage.query.port import CappedExpansion, Expansion, LineageReader, Reach
 from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageNode, LineageQuery
 
 PREFETCH_MIN, PREFETCH_MAX = 5_000, 50_000  # nodes fetched ahead of a walk
@@ -163,6 +163,20 @@ class Neo4jReader:
             far = r["m"]
             if far["id"] not in out.nodes:
                 out.nodes[far["id"]] = projection.from_row(far)
+
+    def expand_capped(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        edge_kinds: frozenset[EdgeKind],
+        as_of_ms: int | None,
+        known: Sequence[str],
+        take: int,
+    ) -> CappedExpansion | None:
+        """A level cut in Neo4j (see ``lineage.graph.capped``)."""
+        from lineage.graph.capped import expand_capped
+
+        return expand_capped(self.graph, ids, direction, edge_kinds, as_of_ms, known, take)
 
     def find_images(self, digest: str, as_of_ms: int | None = None) -> list[LineageNode]:
         if not digest:

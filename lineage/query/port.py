@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from lineage.model import EdgeKind
 from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
@@ -84,3 +84,36 @@ class LineageReader(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CappedExpansion:
+    """One level of a walk cut to its first new nodes (see ``CappedExpand``).
+
+    ``expansion`` holds the edges to ``known`` nodes and to the ``take`` new far nodes
+    first in id order, with those nodes; ``more_nodes`` and ``more_edges`` count the
+    distinct new far nodes and the edges left out, so a walk reports what it saw.
+    """
+
+    expansion: Expansion
+    more_nodes: int = 0
+    more_edges: int = 0
+
+
+@runtime_checkable
+class CappedExpand(Protocol):
+    """A reader that can cut a level itself, so a 100,000-wide level cut to its first
+    10,000 nodes sends 10,000 across, not 100,000."""
+
+    def expand_capped(
+        self,
+        ids: Sequence[str],
+        direction: Direction,
+        edge_kinds: frozenset[EdgeKind],
+        as_of_ms: int | None,
+        known: Sequence[str],
+        take: int,
+    ) -> CappedExpansion | None:
+        """``expand`` for one direction (not BOTH), keeping only what a walk that keeps
+        at most ``take`` new nodes needs; None to have the walk call ``expand``."""
+        ...

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lineage.query import gcpause
-from lineage.query.port import LineageReader
+from lineage.query.port import CappedExpand, Expansion, LineageReader
 from lineage.query.types import (
     Direction,
     LineageAnswer,
@@ -34,6 +34,9 @@ class _Walk:
     passed: set[str] = field(default_factory=set)  # walked through, not returned (kinds filter)
     edges: dict[tuple[str, str, str, str], LineageEdge] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
+    # What a reader's cut level (CappedExpand) left out, counted but not sent.
+    unsent_nodes: int = 0
+    unsent_edges: int = 0
 
     def add_edges(self, edges: Iterable[LineageEdge]) -> None:
         known, seen = self.edges, self.seen
@@ -75,6 +78,13 @@ def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Lin
     def returned(node: LineageNode) -> bool:
         return query.kinds is None or node.kind in query.kinds
 
+    # The reader may cut a level itself when every new node is returned (no kinds
+    # filter: the cut is then "the first ``room`` new ids"), one direction at a time
+    # (in BOTH, an edge can be met from either end, and the counts would differ).
+    cutter = reader if isinstance(reader, CappedExpand) else None
+    if query.kinds is not None or len(directions) != 1:
+        cutter = None
+
     while any(frontiers.values()):
         if level >= query.depth:
             # One more step, only to learn whether the depth cut anything off.
@@ -89,7 +99,7 @@ def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Lin
             ids = frontiers[direction]
             if not ids:
                 continue
-            step = reader.expand(ids, direction, query.edge_kinds, query.as_of_ms)
+            step = _level(reader, cutter, state, ids, direction, query)
             state.add_edges(step.edges)
             ends = (
                 {e.source for e in step.edges}
@@ -151,10 +161,33 @@ def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Lin
         truncated=truncated_by is not None,
         truncated_by=truncated_by,
         depth_reached=depth_reached,
-        nodes_seen=len(state.seen),
-        edges_seen=len(state.edges),
+        nodes_seen=len(state.seen) + state.unsent_nodes,
+        edges_seen=len(state.edges) + state.unsent_edges,
         frontier=tuple(sorted(set(cut) & set(state.kept))) if cut else (),
     )
+
+
+def _level(
+    reader: LineageReader,
+    cutter: CappedExpand | None,
+    state: _Walk,
+    ids: list[str],
+    direction: Direction,
+    query: LineageQuery,
+) -> Expansion:
+    """One level: cut by the reader to the room left (plus one, to know more follow)
+    when it can, else whole."""
+    if cutter is not None:
+        room = query.limit - len(state.kept)
+        known = list(state.kept)
+        capped = cutter.expand_capped(
+            ids, direction, query.edge_kinds, query.as_of_ms, known, room + 1
+        )
+        if capped is not None:
+            state.unsent_nodes += capped.more_nodes
+            state.unsent_edges += capped.more_edges
+            return capped.expansion
+    return reader.expand(ids, direction, query.edge_kinds, query.as_of_ms)
 
 
 def frontiers_union(frontiers: dict[Direction, list[str]]) -> set[str]:

@@ -1,0 +1,86 @@
+"""A walk's level cut inside Neo4j: only the first new nodes, in id order, come back.
+
+The shared walk keeps, at the level where it reaches its node limit, the new
+nodes first in id order. From a hub (a dataset every run reads) that level is
+as wide as the store; fetching all of it to keep 10,000 costs most of the walk.
+Here Neo4j sorts the level's new far nodes and sends the first ``take``, the
+edges to them and to nodes the walk already holds, and how many of each it left
+out (the walk reports what it saw, and must report the same either way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lineage.graph import rows
+from lineage.graph.connect import Graph
+from lineage.model import EdgeKind
+from lineage.query.port import CappedExpansion, Expansion
+from lineage.query.types import Direction, LineageEdge, LineageNode
+
+
+def _query(direction: Direction, types: str) -> str:
+    if direction is Direction.UPSTREAM:
+        out, back, ends = f"(n)<-[r:{types}]-(m:Node)", f"(m)-[r:{types}]->(n:Node)", ("m", "n")
+    else:
+        out, back, ends = f"(n)-[r:{types}]->(m:Node)", f"(m)<-[r:{types}]-(n:Node)", ("n", "m")
+    edge = rows.edge_text(ends[0], ends[1], "r")
+    level = (
+        f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) MATCH {out} "
+        "WHERE ($as_of IS NULL OR m.created_ms <= $as_of) "
+    )
+    return (
+        f"CALL () {{ {level} AND NOT m.id IN $known "
+        "WITH DISTINCT m ORDER BY m.id LIMIT $take RETURN collect(m) AS top } "
+        f"CALL () {{ {level} RETURN count(r) AS edges_total, "
+        "count(DISTINCT CASE WHEN NOT m.id IN $known THEN m END) AS new_total, "
+        f"collect(CASE WHEN m.id IN $known THEN {edge} END) AS old_edges }} "
+        f"CALL (top) {{ UNWIND top AS m MATCH {back} WHERE n.id IN $ids "
+        f"RETURN collect({edge}) AS new_edges }} "
+        f"RETURN old_edges + new_edges AS edges, [y IN top | {rows.node_text('y')}] AS far, "
+        "edges_total, new_total"
+    )
+
+
+def expand_capped(
+    graph: Graph,
+    ids: Sequence[str],
+    direction: Direction,
+    edge_kinds: frozenset[EdgeKind],
+    as_of_ms: int | None,
+    known: Sequence[str],
+    take: int,
+) -> CappedExpansion | None:
+    """The cut level, or None (a row that does not parse, or BOTH directions): the walk
+    then expands the level whole."""
+    if direction is Direction.BOTH or not ids or not edge_kinds:
+        return None
+    types = "|".join(sorted(EdgeKind(k).value for k in edge_kinds))
+    records = graph.run(
+        _query(direction, types),
+        "expanding a lineage level (cut)",
+        ids=list(ids),
+        as_of=as_of_ms,
+        known=list(known),
+        take=take,
+    )
+    if not records:
+        return CappedExpansion(Expansion())
+    record = records[0]
+    edges: list[LineageEdge] = []
+    for text in record["edges"]:
+        edge = rows.parse_edge(text)
+        if edge is None:
+            return None
+        edges.append(edge)
+    nodes: dict[str, LineageNode] = {}
+    for text in record["far"]:
+        node = rows.parse_node(text)
+        if node is None:
+            return None
+        nodes[node.id] = node
+    return CappedExpansion(
+        Expansion(edges=edges, nodes=nodes),
+        more_nodes=int(record["new_total"]) - len(nodes),
+        more_edges=int(record["edges_total"]) - len(edges),
+    )
