@@ -100,10 +100,11 @@ def interleaved(
 
 
 @contextmanager
-def serving(home: Path, workers: int) -> Iterator[str]:
+def serving(home: Path, workers: int, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
     env["LINEAGE_HOME"] = str(home)
+    env.update(extra_env or {})
     log = home / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

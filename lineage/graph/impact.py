@@ -18,6 +18,7 @@ Three ways, each giving exactly the page the generic walk would:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from lineage.graph import hops, rows
 from lineage.graph.connect import Graph
@@ -52,27 +53,28 @@ COUNTED = (
     "RETURN reached, size(model_ids) AS total_models, models, size(run_ids) AS total_runs, runs"
 )
 
+# The reach index walked from the starts: over FEEDS_MODEL to every model downstream,
+# and over FEEDS_RUN (from the starts and those models) to every run. Runs have no
+# shortcuts of their own, so one pruning walk over both types reaches exactly these.
 # No rows when a start is a task or unknown: the caller walks instead.
-_INDEXED_CLOSURE = (
+_INDEXED_WALK = (
     "MATCH (s:Node) WHERE s.id IN $starts WITH collect(s) AS ss "
     "WHERE size(ss) > 0 AND none(x IN ss WHERE x:Task) "
-    f"CALL (ss) {{ UNWIND ss AS s MATCH (s)-[:{hops.FEEDS_MODEL}*0..]->(m:Node) "
-    "RETURN DISTINCT m } "
-    "WITH ss, collect(m) AS closure "
-    "CALL (ss, closure) { UNWIND closure AS m WITH m WHERE m:Model AND NOT m IN ss "
-    "RETURN collect(m.id) AS model_ids } "
-    f"CALL (closure) {{ UNWIND closure AS y MATCH (y)-[:{hops.FEEDS_RUN}]->(r:Node) "
-    "RETURN collect(DISTINCT r.id) AS run_ids } "
+    f"CALL (ss) {{ UNWIND ss AS s MATCH (s)-[:{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}*1..]->(x:Node) "
+    "RETURN DISTINCT x } "
+    "WITH ss, x WHERE NOT x IN ss "
 )
-INDEXED_REACH = _INDEXED_CLOSURE + "RETURN model_ids, run_ids"
-INDEXED_PAGE = (
-    _INDEXED_CLOSURE + "CALL (model_ids) { UNWIND model_ids AS id WITH id "
-    "WHERE $after_model IS NULL OR id > $after_model "
-    "WITH id ORDER BY id LIMIT $want RETURN collect(id) AS models } "
-    "CALL (run_ids) { UNWIND run_ids AS id WITH id "
-    "WHERE $after_run IS NULL OR id > $after_run "
-    "WITH id ORDER BY id LIMIT $want RETURN collect(id) AS runs } "
-    "RETURN size(model_ids) AS total_models, models, size(run_ids) AS total_runs, runs"
+# Counted as the walk streams: collecting 200,000 ids would pass the transaction memory cap.
+INDEXED_COUNT = (
+    _INDEXED_WALK + "RETURN count(CASE WHEN x:Model THEN 1 END) AS total_models, "
+    "count(CASE WHEN x:Run THEN 1 END) AS total_runs"
+)
+# Every id, one row each (streamed, for ``reach``).
+INDEXED_REACH = _INDEXED_WALK + "RETURN x.id AS id, x:Model AS model"
+# A page of one list, when the id-order scan of ``uncounted_page`` gives up (few hits).
+INDEXED_TOP = (
+    _INDEXED_WALK + "WITH x WHERE x:__LABEL__ AND ($after IS NULL OR x.id > $after) "
+    "WITH x.id AS id ORDER BY id LIMIT $want RETURN collect(id) AS ids"
 )
 
 # ``any(...)`` rather than ``s.id IN $starts``: an index seek on the start would make
@@ -110,6 +112,24 @@ UNCOUNTED = (
     )
     + "CALL () { "
     + _candidates("run", "Run", _RUN_HIT, "", "c.id", "after_run")
+    + "RETURN run_scanned, run_hits } "
+    "RETURN model_scanned, model_hits, run_scanned, run_hits"
+)
+
+# The same scan with the existence tests over the reach index: a model's first-model
+# ancestors include the hub itself, so the test ends one hop up, not a chain's length.
+_MODEL_HIT_INDEXED = (
+    f"EXISTS {{ MATCH (c)<-[:{hops.FEEDS_MODEL}*1..]-(s:Node) "
+    "WHERE any(x IN $starts WHERE x = s.id) } AND NOT c.id IN $starts"
+)
+_RUN_HIT_INDEXED = (
+    f"EXISTS {{ MATCH (c)<-[:{hops.FEEDS_RUN}]-(:Node)<-[:{hops.FEEDS_MODEL}*0..]-(s:Node) "
+    "WHERE any(x IN $starts WHERE x = s.id) }"
+)
+UNCOUNTED_INDEXED = (
+    _candidates("model", "Model", _MODEL_HIT_INDEXED, "", "c.id", "after_model")
+    + "CALL () { "
+    + _candidates("run", "Run", _RUN_HIT_INDEXED, "", "c.id", "after_run")
     + "RETURN run_scanned, run_hits } "
     "RETURN model_scanned, model_hits, run_scanned, run_hits"
 )
@@ -155,36 +175,50 @@ def indexed_page(
     after_run: str | None,
     first: int,
 ) -> ReachPage | None:
-    """The counted page from the reach index; None when it cannot answer (a start is a
-    task, or none is known)."""
-    records = graph.run(
-        INDEXED_PAGE,
-        "counting and paging impact over the reach index",
-        starts=list(starts),
-        after_model=after_model,
-        after_run=after_run,
-        want=first + 1,
-    )
+    """The counted page over the reach index: the totals from one streamed walk, the page
+    from the id-order scan (or, when hits are sparse there, a sorted cut of the walk).
+    None when the index cannot answer (a start is a task, or none is known)."""
+    records = graph.run(INDEXED_COUNT, "counting impact over the reach index", starts=list(starts))
     if not records:
         return None
-    row = records[0]
-    models, runs = list(row["models"]), list(row["runs"])
-    return ReachPage(
-        models=tuple(models[:first]),
-        runs=tuple(runs[:first]),
-        more_models=len(models) > first,
-        more_runs=len(runs) > first,
-        total_models=int(row["total_models"]),
-        total_runs=int(row["total_runs"]),
+    totals = int(records[0]["total_models"]), int(records[0]["total_runs"])
+    page = uncounted_page(graph, starts, after_model, after_run, first, indexed=True)
+    if page is None:
+        models = _top(graph, starts, "Model", after_model, first + 1)
+        runs = _top(graph, starts, "Run", after_run, first + 1)
+        page = ReachPage(
+            tuple(models[:first]), tuple(runs[:first]), len(models) > first, len(runs) > first
+        )
+    return replace(page, total_models=totals[0], total_runs=totals[1])
+
+
+def _top(
+    graph: Graph, starts: Sequence[str], label: str, after: str | None, want: int
+) -> list[str]:
+    records = graph.run(
+        INDEXED_TOP.replace("__LABEL__", label),  # a label, from this module only
+        "paging impact over the reach index",
+        starts=list(starts),
+        after=after,
+        want=want,
     )
+    return list(records[0]["ids"]) if records else []
 
 
 def indexed_reach(graph: Graph, starts: Sequence[str]) -> tuple[list[str], list[str]] | None:
     """Every model and run downstream, sorted, from the reach index; None as above."""
-    records = graph.run(INDEXED_REACH, "walking the reach index for impact", starts=list(starts))
-    if not records:
+    known = graph.run(
+        "MATCH (s:Node) WHERE s.id IN $starts AND NOT s:Task RETURN count(s) AS n, "
+        "COUNT { MATCH (t:Task) WHERE t.id IN $starts } AS tasks",
+        "checking impact starts",
+        starts=list(starts),
+    )
+    if not known or int(known[0]["n"]) == 0 or int(known[0]["tasks"]) > 0:
         return None
-    return sorted(records[0]["model_ids"]), sorted(records[0]["run_ids"])
+    records = graph.run(INDEXED_REACH, "walking the reach index for impact", starts=list(starts))
+    models = sorted(r["id"] for r in records if r["model"])
+    runs = sorted(r["id"] for r in records if not r["model"])
+    return models, runs
 
 
 def _cut(
@@ -210,13 +244,16 @@ def uncounted_page(
     after_model: str | None,
     after_run: str | None,
     first: int,
+    indexed: bool = False,
 ) -> ReachPage | None:
+    """The page by an id-order scan of candidates, each tested for a path from a start
+    (over the reach index when ``indexed``: the caller checked the projection has it)."""
     if first == 0:
         return None
     want = first + 1
     scan = SCAN_FACTOR * want + SCAN_EXTRA
     records = graph.run(
-        UNCOUNTED,
+        UNCOUNTED_INDEXED if indexed else UNCOUNTED,
         "paging impact",
         starts=list(starts),
         after_model=after_model or "",

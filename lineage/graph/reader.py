@@ -241,7 +241,8 @@ class Neo4jReader:
                 if page is not None:
                     return page
             return native.counted_page(self.graph, starts, after_model, after_run, first, budget)
-        return native.uncounted_page(self.graph, starts, after_model, after_run, first)
+        indexed = hops.ready(self.graph)
+        return native.uncounted_page(self.graph, starts, after_model, after_run, first, indexed)
 
     def _walked_reach(self, starts: Sequence[str], as_of_ms: int, budget: int) -> Reach:
         models, tasks, truncated = impact.downstream(self, starts, as_of_ms, budget)

@@ -39,6 +39,7 @@ SCHEMA = (
     # Impact pages walk candidates in id order (lineage.graph.impact): models, and runs.
     "CREATE INDEX lineage_artifact_type_id IF NOT EXISTS FOR (n:Artifact) ON (n.type, n.id)",
     "CREATE INDEX lineage_run_id IF NOT EXISTS FOR (n:Run) ON (n.id)",
+    "CREATE INDEX lineage_model_id IF NOT EXISTS FOR (n:Model) ON (n.id)",
     "CREATE CONSTRAINT lineage_sync_key IF NOT EXISTS FOR (s:SyncState) REQUIRE s.key IS UNIQUE",
 )
 

@@ -49,9 +49,12 @@ public class Launcher {
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(HttpsConnector.enabled, false)
                 // Test data is tiny: keep the footprint small so it fits next to MariaDB on CI.
-                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(256))
+                // A benchmark store is not: it sizes the cache to hold its store, as Neo4j's
+                // own sizing advice says (-Dlineage.neo4j.pagecache.mb).
+                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(
+                        Long.getLong("lineage.neo4j.pagecache.mb", 256L)))
                 .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size,
-                        ByteUnit.mebiBytes(384))
+                        ByteUnit.mebiBytes(Long.getLong("lineage.neo4j.txmemory.mb", 384L)))
                 // Do not reserve disk for transaction logs that a test never fills.
                 .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "1 files")
