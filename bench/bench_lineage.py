@@ -55,6 +55,7 @@ LAUNCHER = ROOT / "tools" / "neo4j"
 
 
 PAGECACHE_MB = 3072  # holds the 1M-node store (about 1 GB with the reach index) whole
+TXMEMORY_MB = 1536  # Neo4j's default cap is 70% of the heap; the test servers' is 384 MB
 
 
 class BenchNeo4j(Neo4jService):
@@ -73,6 +74,7 @@ class BenchNeo4j(Neo4jService):
             "-Xmx2g",
             "-XX:+UseParallelGC",
             f"-Dlineage.neo4j.pagecache.mb={PAGECACHE_MB}",
+            f"-Dlineage.neo4j.txmemory.mb={TXMEMORY_MB}",
             "-cp",
             classpath,
             str(LAUNCHER / "Launcher.java"),
@@ -290,7 +292,8 @@ def report(results: list[SizeResult], args: argparse.Namespace, started: str, en
         "",
         f"Command: `.venv/bin/python bench/bench_lineage.py --sizes {args.sizes} "
         f"--samples {args.samples}`; store on {args.dir} (MLMD SQLite); Neo4j Community 5.26 "
-        "embedded by tools/neo4j/Launcher.java (heap 2 GB, page cache 256 MB, full JIT), "
+        "embedded by tools/neo4j/Launcher.java (heap 2 GB, "
+        f"page cache {PAGECACHE_MB} MB, transaction memory {TXMEMORY_MB} MB, full JIT), "
         "on loopback.",
         "",
         "Shape (bench/gen.py): four-task runs (ingest, prep, train, eval) plus a root DAG, "

@@ -7,7 +7,6 @@ does not answer becomes an UnavailableError naming where it was looked for.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -46,7 +45,6 @@ class Graph:
         self.read_timeout_s = read_timeout_s
         self._auth = auth
         self._driver: neo4j.Driver | None = None
-        self._local = threading.local()
         self.schema_ready = False  # set once this process created the constraints
         self.reach_index = False  # set once the projection is known to carry it (graph.hops)
 
@@ -77,7 +75,6 @@ class Graph:
         return self._driver
 
     def close(self) -> None:
-        self._local = threading.local()  # other threads' sessions close with the driver
         if self._driver is not None:
             self._driver.close()
             self._driver = None
@@ -105,25 +102,13 @@ class Graph:
             ) from exc
 
     def run(self, text: str, doing: str, **params: Any) -> list[neo4j.Record]:
-        """One auto-commit query, bounded by the read timeout."""
-        query = neo4j.Query(text, timeout=self.read_timeout_s)
-        with self.errors(doing):
-            session = self._session()
-            try:
-                return list(session.run(query, params))
-            except BaseException:
-                self._local.session = None  # a failed session is not reused
-                session.close()
-                raise
+        """One auto-commit query, bounded by the read timeout.
 
-    def _session(self) -> neo4j.Session:
-        # One session per thread, kept: opening one per query cost about a millisecond
-        # of a 10 ms lineage query. Sessions are not thread-safe, hence per thread.
-        session: neo4j.Session | None = getattr(self._local, "session", None)
-        if session is None or session.closed():
-            session = self.driver.session(database=self.database)
-            self._local.session = session
-        return session
+        A session per query: keeping one per thread was measured slower (6.5 ms against
+        4.5 ms for ``RETURN 1`` over loopback), the pool already keeps the connection."""
+        query = neo4j.Query(text, timeout=self.read_timeout_s)
+        with self.errors(doing), self.driver.session(database=self.database) as session:
+            return list(session.run(query, params))
 
     def write(self, work: Callable[[neo4j.ManagedTransaction], T], doing: str) -> T:
         """One write transaction: the unit of a sync batch (all rows land, or none)."""
