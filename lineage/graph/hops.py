@@ -41,7 +41,6 @@ VERSION = 1  # bump to make the next sync rebuild the projection and its index
 MODEL_TYPE = "system.Model"
 FLOW = "|".join(sorted(k.value for k in DATA_FLOW))
 FEEDS_MODEL, FEEDS_RUN = "FEEDS_MODEL", "FEEDS_RUN"
-INDEX_TYPES = (FEEDS_MODEL, FEEDS_RUN)
 
 # Pairs (x id, target id) to link; creates the missing ones and returns them.
 _LINK = (
