@@ -186,6 +186,7 @@ class Query:
             after=after,
             as_of_ms=datetime_to_ms(as_of),
             count=_asks_for_totals(info),
+            count_runs=_asks_for_totals(info, ("totalRuns",)),
         )
         return await impact_of(c, await c.read(c.service.impact, query), after)
 
@@ -262,11 +263,12 @@ def sdl(schema: Any | None = None) -> str:
     return (schema or build_schema()).as_str() + "\n"
 
 
-def _asks_for_totals(info: Info) -> bool:
-    """Whether the impact selection reads a total. Without one, a reader may answer
-    the page without walking everything downstream. A fragment counts as asking."""
+def _asks_for_totals(info: Info, names: tuple[str, ...] = ("totalCount", "totalRuns")) -> bool:
+    """Whether the impact selection reads one of these totals. Without one, a reader
+    may answer the page without walking everything downstream (or, for ``totalRuns``,
+    count the models alone). A fragment counts as asking."""
     for field in info.selected_fields:
         for child in field.selections:
-            if not isinstance(child, SelectedField) or child.name in ("totalCount", "totalRuns"):
+            if not isinstance(child, SelectedField) or child.name in names:
                 return True
     return False

@@ -196,6 +196,8 @@ class ScopedReader:
         first: int,
         count: bool,
         budget: int,
+        *,
+        count_runs: bool = True,
     ) -> ReachPage | None:
         """An uncounted page from the inner reader's pages (``lineage.api.scoped_impact``);
         None (the generic walk through ``reach``) for totals, which must count only what

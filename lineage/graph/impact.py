@@ -69,6 +69,15 @@ INDEXED_COUNT = (
     _INDEXED_WALK + "RETURN count(CASE WHEN x:Model THEN 1 END) AS total_models, "
     "count(CASE WHEN x:Run THEN 1 END) AS total_runs"
 )
+# The models alone: the walk keeps to FEEDS_MODEL (runs are as many again from a hub).
+INDEXED_MODEL_COUNT = (
+    "MATCH (s:Node) WHERE s.id IN $starts WITH collect(s) AS ss "
+    "WHERE size(ss) > 0 AND none(x IN ss WHERE x:Task) "
+    f"CALL (ss) {{ UNWIND ss AS s MATCH (s)-[:{hops.FEEDS_MODEL}*1..]->(x:Node) "
+    "RETURN DISTINCT x } "
+    "WITH ss, x WHERE NOT x IN ss "
+    "RETURN count(x) AS total_models, null AS total_runs"
+)
 # Every id, one row each (streamed, for ``reach``).
 INDEXED_REACH = _INDEXED_WALK + "RETURN x.id AS id, x:Model AS model"
 # A page of one list, when the id-order scan of ``uncounted_page`` gives up (few hits).
@@ -174,14 +183,21 @@ def indexed_page(
     after_model: str | None,
     after_run: str | None,
     first: int,
+    count_runs: bool = True,
 ) -> ReachPage | None:
     """The counted page over the reach index: the totals from one streamed walk, the page
     from the id-order scan (or, when hits are sparse there, a sorted cut of the walk).
+    Without ``count_runs`` the walk keeps to the models and the run total is None.
     None when the index cannot answer (a start is a task, or none is known)."""
-    records = graph.run(INDEXED_COUNT, "counting impact over the reach index", starts=list(starts))
+    records = graph.run(
+        INDEXED_COUNT if count_runs else INDEXED_MODEL_COUNT,
+        "counting impact over the reach index",
+        starts=list(starts),
+    )
     if not records:
         return None
-    totals = int(records[0]["total_models"]), int(records[0]["total_runs"])
+    runs_total = records[0]["total_runs"]
+    totals = int(records[0]["total_models"]), None if runs_total is None else int(runs_total)
     page = uncounted_page(graph, starts, after_model, after_run, first, indexed=True)
     if page is None:
         models = _top(graph, starts, "Model", after_model, first + 1)

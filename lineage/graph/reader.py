@@ -231,13 +231,17 @@ class Neo4jReader:
         first: int,
         count: bool,
         budget: int,
+        *,
+        count_runs: bool = True,
     ) -> ReachPage | None:
         """An impact page from Neo4j itself (see ``lineage.graph.impact``)."""
         from lineage.graph import impact as native
 
         if count:
             if hops.ready(self.graph):
-                page = native.indexed_page(self.graph, starts, after_model, after_run, first)
+                page = native.indexed_page(
+                    self.graph, starts, after_model, after_run, first, count_runs
+                )
                 if page is not None:
                     return page
             return native.counted_page(self.graph, starts, after_model, after_run, first, budget)

@@ -78,7 +78,15 @@ def impact(
     starts = [s.id for s in sources]
     page = None
     if isinstance(reader, PagedReach) and query.as_of_ms is None:
-        page = reader.reach_page(starts, after_model, after_run, query.first, query.count, budget)
+        page = reader.reach_page(
+            starts,
+            after_model,
+            after_run,
+            query.first,
+            query.count,
+            budget,
+            count_runs=query.count_runs,
+        )
     if page is None:
         reach = reader.reach(starts, query.as_of_ms, budget)
         models, more_models = _page(reach.models, after_model, query.first)
@@ -102,7 +110,10 @@ def impact(
         cursor = encode_cursor(
             models[-1] if models else after_model, runs[-1] if runs else after_run
         )
-    counted = page.total_models is not None and page.total_runs is not None
+    # Counted: every total asked for was counted (the run total may not have been asked).
+    counted = page.total_models is not None and (
+        page.total_runs is not None or not query.count_runs
+    )
     return ImpactAnswer(
         sources=tuple(sources),
         models=tuple(found[i] for i in models if i in found),

@@ -45,6 +45,9 @@ class PagedReach(Protocol):
         first: int,
         count: bool,
         budget: int,
+        *,
+        count_runs: bool = True,
     ) -> ReachPage | None:
-        """This page (and, with ``count``, the totals), or None to use the generic walk."""
+        """This page (and, with ``count``, the totals; the run total only with
+        ``count_runs``, else None), or None to use the generic walk."""
         ...

@@ -156,6 +156,10 @@ class ImpactQuery:
     # reader may answer the page without walking everything downstream; the
     # answer's ``counted`` is then False and its totals are -1.
     count: bool = True
+    # With ``count``, False: only the model total is wanted (GraphQL ``totalCount``
+    # without ``totalRuns``); a reader may skip counting runs, which costs more than
+    # the models from a hub. ``total_runs`` is then -1.
+    count_runs: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +178,9 @@ class ImpactAnswer:
     total_runs: int
     cursor: str | None
     truncated: bool = False
-    counted: bool = True  # False: the totals were not asked for and are -1
+    # False: the totals were not asked for and are -1 (``total_runs`` is -1 as well when
+    # only the model total was asked for, ``ImpactQuery.count_runs``).
+    counted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
