@@ -33,12 +33,12 @@ from collections.abc import Sequence
 import neo4j
 
 from lineage.graph.connect import Graph
-from lineage.model import EdgeKind
+from lineage.model import EdgeKind, KfpType
 from lineage.query.types import DATA_FLOW, LineageEdge
 
 STATE_KEY = "mlmd"  # the SyncState node the sync keeps (lineage.graph.sync)
 VERSION = 1  # bump to make the next sync rebuild the projection and its index
-MODEL_TYPE = "system.Model"
+MODEL_TYPE = KfpType.MODEL.value
 FLOW = "|".join(sorted(k.value for k in DATA_FLOW))
 FEEDS_MODEL, FEEDS_RUN = "FEEDS_MODEL", "FEEDS_RUN"
 

@@ -23,9 +23,10 @@ from dataclasses import replace
 from lineage.graph import hops, rows
 from lineage.graph.connect import Graph
 from lineage.query.paging import ReachPage
+from lineage.query.port import Reach
 from lineage.query.types import DATA_FLOW, LineageNode
 
-MODEL_TYPE = "system.Model"
+MODEL_TYPE = hops.MODEL_TYPE
 FLOW = "|".join(sorted(k.value for k in DATA_FLOW))
 SCAN_FACTOR, SCAN_EXTRA = 2, 100  # candidates checked before giving up: 2 * (first + 1) + 100
 
@@ -53,29 +54,28 @@ COUNTED = (
     "RETURN reached, size(model_ids) AS total_models, models, size(run_ids) AS total_runs, runs"
 )
 
+
 # The reach index walked from the starts: over FEEDS_MODEL to every model downstream,
 # and over FEEDS_RUN (from the starts and those models) to every run. Runs have no
 # shortcuts of their own, so one pruning walk over both types reaches exactly these.
 # No rows when a start is a task or unknown: the caller walks instead.
-_INDEXED_WALK = (
-    "MATCH (s:Node) WHERE s.id IN $starts WITH collect(s) AS ss "
-    "WHERE size(ss) > 0 AND none(x IN ss WHERE x:Task) "
-    f"CALL (ss) {{ UNWIND ss AS s MATCH (s)-[:{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}*1..]->(x:Node) "
-    "RETURN DISTINCT x } "
-    "WITH ss, x WHERE NOT x IN ss "
-)
+def _indexed_walk(types: str) -> str:
+    return (
+        "MATCH (s:Node) WHERE s.id IN $starts WITH collect(s) AS ss "
+        "WHERE size(ss) > 0 AND none(x IN ss WHERE x:Task) "
+        f"CALL (ss) {{ UNWIND ss AS s MATCH (s)-[:{types}*1..]->(x:Node) RETURN DISTINCT x }} "
+        "WITH ss, x WHERE NOT x IN ss "
+    )
+
+
+_INDEXED_WALK = _indexed_walk(f"{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}")
 # Counted as the walk streams: collecting 200,000 ids would pass the transaction memory cap.
 INDEXED_COUNT = (
     _INDEXED_WALK + "RETURN count(CASE WHEN x:Model THEN 1 END) AS total_models, "
     "count(CASE WHEN x:Run THEN 1 END) AS total_runs"
 )
 # The models alone: the walk keeps to FEEDS_MODEL (runs are as many again from a hub).
-INDEXED_MODEL_COUNT = (
-    "MATCH (s:Node) WHERE s.id IN $starts WITH collect(s) AS ss "
-    "WHERE size(ss) > 0 AND none(x IN ss WHERE x:Task) "
-    f"CALL (ss) {{ UNWIND ss AS s MATCH (s)-[:{hops.FEEDS_MODEL}*1..]->(x:Node) "
-    "RETURN DISTINCT x } "
-    "WITH ss, x WHERE NOT x IN ss "
+INDEXED_MODEL_COUNT = _indexed_walk(hops.FEEDS_MODEL) + (
     "RETURN count(x) AS total_models, null AS total_runs"
 )
 # Every id, one row each (streamed, for ``reach``).
@@ -174,6 +174,30 @@ def counted_page(
         total_models=int(row["total_models"]),
         total_runs=int(row["total_runs"]),
         truncated=int(row["reached"]) + len(starts) > budget,
+    )
+
+
+def walked_reach(graph: Graph, starts: Sequence[str], budget: int) -> Reach:
+    """Every model and run downstream by the data-flow walk itself (no index), cut at
+    ``budget`` nodes: the reader's answer without the index, and verify's reference."""
+    records = graph.run(
+        "MATCH (s:Node) WHERE s.id IN $starts "
+        f"MATCH (s)-[:{FLOW}*1..]->(m:Node) "
+        "WITH DISTINCT m WHERE NOT m.id IN $starts "
+        "WITH m LIMIT $cap "
+        "OPTIONAL MATCH (m)-[:PART_OF]->(r:Run) WHERE m:Task "
+        "RETURN collect(DISTINCT CASE WHEN m:Artifact AND m.type = $model "
+        "THEN m.id END) AS models, collect(DISTINCT r.id) AS runs, "
+        "count(DISTINCT m) AS reached",
+        "walking downstream for impact",
+        starts=list(starts),
+        model=MODEL_TYPE,
+        cap=budget + 1,
+    )
+    row = dict(records[0]) if records else {}
+    truncated = int(row.get("reached", 0)) + len(starts) > budget
+    return Reach(
+        tuple(sorted(row.get("models", []))), tuple(sorted(row.get("runs", []))), truncated
     )
 
 

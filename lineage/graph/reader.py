@@ -2,15 +2,16 @@
 
 Walks expand one level per query (``UNWIND`` the frontier, match its edges), so
 a walk is bounded by the shared traversal's depth and limits, never by an
-unbounded variable-length pattern. Impact, which must see everything
-downstream, is one variable-length query whose planner prunes repeated nodes.
+unbounded variable-length pattern; a level wider than the room left is cut in
+Neo4j (``lineage.graph.capped``). Impact walks the reach index
+(``lineage.graph.hops``) when the projection has it, else the data flow in one
+variable-length query whose planner prunes repeated nodes (``lineage.graph.impact``).
 Neo4j Community has no APOC, and none is needed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from lineage.graph import hops, rows
 from lineage.graph.connect import Graph
@@ -18,11 +19,10 @@ from lineage.model import EdgeKind
 from lineage.query import impact, projection
 from lineage.query.paging import ReachPage
 from lineage.query.port import CappedExpansion, Expansion, LineageReader, Reach
-from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageNode, LineageQuery
+from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
 
 PREFETCH_MIN, PREFETCH_MAX = 5_000, 50_000  # nodes fetched ahead of a walk
 _NODE = "{.id, .kind, .name, .type, .props, .uri, .state, .created_ms}"
-_FLOW = "|".join(sorted(k.value for k in DATA_FLOW))
 
 
 def _types(kinds: frozenset[EdgeKind]) -> str:
@@ -203,25 +203,9 @@ class Neo4jReader:
             indexed = native.indexed_reach(self.graph, starts)
             if indexed is not None:
                 return Reach(tuple(indexed[0]), tuple(indexed[1]))
-        records = self.graph.run(
-            "MATCH (s:Node) WHERE s.id IN $starts "
-            f"MATCH (s)-[:{_FLOW}*1..]->(m:Node) "
-            "WITH DISTINCT m WHERE NOT m.id IN $starts "
-            "WITH m LIMIT $cap "
-            "OPTIONAL MATCH (m)-[:PART_OF]->(r:Run) WHERE m:Task "
-            "RETURN collect(DISTINCT CASE WHEN m:Artifact AND m.type = $model "
-            "THEN m.id END) AS models, collect(DISTINCT r.id) AS runs, "
-            "count(DISTINCT m) AS reached",
-            "walking downstream for impact",
-            starts=list(starts),
-            model=impact.MODEL_TYPE,
-            cap=budget + 1,
-        )
-        row: dict[str, Any] = dict(records[0]) if records else {}
-        truncated = int(row.get("reached", 0)) + len(starts) > budget
-        return Reach(
-            tuple(sorted(row.get("models", []))), tuple(sorted(row.get("runs", []))), truncated
-        )
+        from lineage.graph.impact import walked_reach
+
+        return walked_reach(self.graph, starts, budget)
 
     def reach_page(
         self,

@@ -17,10 +17,11 @@ from typing import Any
 
 from lineage.graph import hops
 from lineage.graph.connect import Graph
-from lineage.graph.impact import indexed_reach
+from lineage.graph.impact import indexed_reach, walked_reach
 from lineage.graph.scan import reference_edges, scan
 from lineage.model import EdgeKind, NodeKind
 from lineage.query.mlmd_rows import MlmdRows
+from lineage.query.traverse import WALK_BUDGET
 from lineage.query.types import LineageNode
 
 EdgeKey = tuple[str, str, str]  # (source, target, kind)
@@ -143,17 +144,6 @@ def verify(
     return report
 
 
-# The walk the index stands for: models, and runs of tasks, downstream of one start
-# (the start itself left out, as impact leaves it out, even where a cycle leads back).
-_WALKED = (
-    "MATCH (s:Node {id: $id}) "
-    f"CALL (s) {{ MATCH (s)-[:{hops.FLOW}*1..]->(m:Node) WHERE m <> s RETURN DISTINCT m }} "
-    "OPTIONAL MATCH (m)-[:PART_OF]->(r:Run) WHERE m:Task "
-    "RETURN collect(DISTINCT CASE WHEN m:Model THEN m.id END) AS models, "
-    "collect(DISTINCT r.id) AS runs"
-)
-
-
 def check_index(graph: Graph, report: VerifyReport, sample: int) -> None:
     """Compare the index with the walk for a sample of starts that feed something,
     the busiest first (hubs are where a wrong shortcut hides most answers)."""
@@ -165,9 +155,9 @@ def check_index(graph: Graph, report: VerifyReport, sample: int) -> None:
     )
     for record in starts:
         start = record["id"]
-        walked = graph.run(_WALKED, "walking the data flow", id=start)
+        # The walk the index stands for (the start left out, as impact leaves it out).
+        walked = walked_reach(graph, [start], WALK_BUDGET)
         indexed = indexed_reach(graph, [start])
-        expected = (sorted(walked[0]["models"]), sorted(walked[0]["runs"])) if walked else ([], [])
-        if indexed != expected:
+        if walked.truncated or indexed != (list(walked.models), list(walked.runs)):
             report.index_wrong.append(start)
         report.index_checked += 1
