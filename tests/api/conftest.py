@@ -6,10 +6,13 @@ every test only reads the store.
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -82,3 +85,21 @@ def codes(answer: dict[str, Any]) -> list[str]:
 
 def book(name: str) -> str:
     return (BOOK / f"{name}.graphql").read_text()
+
+
+START_WAIT_S = 90.0  # a deadline for a server that never starts, not a measurement
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until ``lineage serve`` at ``url`` answers /healthz; fails with its log if it exits
+    or never answers."""
+    deadline = time.monotonic() + START_WAIT_S
+    while True:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "lineage serve never answered:\n" + log.read_text()
+        time.sleep(0.2)

@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,12 +20,11 @@ from typer.testing import CliRunner
 from lineage.api.demo import STATE_KEY, record_examples
 from lineage.cli.main import app
 from lineage.store.connect import open_sqlite
-from tests.api.conftest import BOOK
+from tests.api.conftest import BOOK, wait_healthy
 from tests.api.world import World, model_of
 from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-START_WAIT_S = 90.0  # a deadline for a server that never starts, not a measurement
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -180,16 +178,7 @@ def test_demo_second_start_records_nothing_and_serves_its_examples(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + START_WAIT_S
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_healthy(f"http://127.0.0.1:{port}", process, log)
         text = log.read_text()
         assert "nothing to record" in text and "recording the example" not in text
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in text

@@ -21,13 +21,12 @@ import pytest
 from lineage.model import EventType, KfpType
 from lineage.store.connect import open_sqlite
 from tests.api import storewalk
-from tests.api.conftest import book
+from tests.api.conftest import START_WAIT_S, book, wait_healthy
 from tests.api.hostile import stream
 from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 LINEAGE = str(Path(sys.executable).with_name("lineage"))
-START_WAIT_S = 90.0  # a deadline to give up on a server that never answers, not a measurement
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -79,16 +78,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_WAIT_S
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "lineage serve never answered:\n" + log.read_text()
-            time.sleep(0.2)
+        wait_healthy(url, process, log)
         yield Served(url, home, process, log, run)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
