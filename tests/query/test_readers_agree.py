@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineage.errors import LineageError
+from lineage.graph import levels
 from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
@@ -39,6 +40,13 @@ from tests.query.kfp_runs import Run, dataset, image, snapshot_record
 from tests.services import Neo4jService
 
 OUTPUT_TYPES = [KfpType.DATASET, KfpType.MODEL, KfpType.METRICS]
+
+
+@pytest.fixture(autouse=True)
+def keyed_hubs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key nodes from three edges, so random stores have hubs whose cut levels read the
+    level index (lineage.graph.levels) as well as levels the sorting query cuts."""
+    monkeypatch.setattr(levels, "DENSE", 3)
 
 
 @pytest.fixture(scope="module")
