@@ -3,27 +3,31 @@
 The driver decodes every Bolt value in Python, so a node sent as a map of eight
 properties costs seventeen decoded values; a walk of 10,000 nodes spent most of
 its time there. Joined server-side into one string (fields split by the ASCII
-unit separator), a node costs one. Nullable fields carry a one-character prefix
-(``=`` for a value, nothing for null) so that null and the empty string stay
-apart. A field that itself holds the separator makes the row split into the
-wrong number of parts: the parser then returns None and the caller reads that
-node the slow, exact way.
+unit separator), a node costs one; the sync stores that string with the node
+(``row``), so Neo4j reads one property instead of building it from eight.
+Nullable fields carry a one-character prefix (``=`` for a value, nothing for
+null) so that null and the empty string stay apart. A field that itself holds
+the separator makes the row split into the wrong number of parts: the parser
+then returns None and the caller reads that node the slow, exact way.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from lineage.graph.connect import Graph
 from lineage.model import EdgeKind, NodeKind
 from lineage.query.types import LineageEdge, LineageNode
 
 SEP = "\x1f"
+VERSION = 1  # of the stored ``row``; the sync backfills a projection holding another
 _CY_SEP = "'\\u001F'"
 _NODE_FIELDS = 8
-_KINDS = {k.value: k for k in NodeKind}
+_PREFIXED_KINDS = {"=" + k.value: k for k in NodeKind}
 EDGE_KINDS = {k.value: k for k in EdgeKind}
 
 
@@ -32,7 +36,16 @@ def _opt(expr: str) -> str:
 
 
 def node_text(var: str) -> str:
-    """A Cypher expression giving node ``var`` as one string (see ``parse_node``)."""
+    """A Cypher expression giving node ``var`` as one string (see ``parse_node``): the
+    string the sync stored with it (``row``). A projection synced before rows were stored
+    gives '', which does not parse, so readers take their exact path until the next sync
+    stores them. (``coalesce(row, <the string built>)`` would cost as much as building
+    it: Neo4j reads every property an expression names before evaluating it.)"""
+    return f"coalesce({var}.row, '')"
+
+
+def built_text(var: str) -> str:
+    """The ``row`` of node ``var`` built from its properties, in Cypher (see ``row_text``)."""
     parts = [
         f"{var}.id",
         _opt(f"{var}.kind"),
@@ -44,6 +57,48 @@ def node_text(var: str) -> str:
         f"coalesce(toString({var}.created_ms), '')",
     ]
     return f" + {_CY_SEP} + ".join(parts)
+
+
+def row_text(props: Mapping[str, Any]) -> str:
+    """The ``node_text`` string of a node from the properties the sync writes for it
+    (``projection.to_row``). Stored with the node as ``row``, it makes reading a node one
+    property read instead of eight: a 10,000-node level came back in about half the time."""
+
+    def opt(value: Any) -> str:
+        return "" if value is None else "=" + str(value)
+
+    created = props.get("created_ms")
+    return SEP.join(
+        [
+            str(props["id"]),
+            opt(props.get("kind")),
+            opt(props.get("name")),
+            opt(props.get("type")),
+            str(props.get("props") or ""),
+            opt(props.get("uri")),
+            opt(props.get("state")),
+            "" if created is None else str(int(created)),
+        ]
+    )
+
+
+def backfill(graph: Graph, page: int = 10_000) -> int:
+    """Store ``row`` on every node of a projection synced before rows were stored, a page
+    of nodes per transaction in id order; returns how many nodes it wrote."""
+    written, after = 0, ""
+    while True:
+        records = graph.run(
+            "MATCH (n:Node) WHERE n.id > $after WITH n ORDER BY n.id LIMIT $page "
+            f"SET n.row = {built_text('n')} RETURN count(n) AS n, max(n.id) AS last",
+            "storing node rows",
+            after=after,
+            page=page,
+        )
+        count = int(records[0]["n"]) if records else 0
+        if count == 0:
+            return written
+        written += count
+        after = records[0]["last"]
 
 
 def edge_text(source: str, target: str, rel: str) -> str:
@@ -78,23 +133,26 @@ def _props(text: str) -> Any:
 
 
 def parse_node(text: str) -> LineageNode | None:
-    """The node a ``node_text`` string encodes; None when it does not split cleanly."""
+    """The node a ``node_text`` string encodes; None when it does not split cleanly.
+
+    Written for speed (a 10,000-node level parses 10,000 of these): kinds looked up with
+    their ``=`` prefix, the node built from positional arguments."""
     fields = text.split(SEP)
     if len(fields) != _NODE_FIELDS:
         return None
     node_id, kind, name, type_, props, uri, state, created = fields
-    found = _KINDS.get(kind[1:]) if kind else None
-    if found is None or not name or not type_ or not (created.isdigit() or not created):
+    found = _PREFIXED_KINDS.get(kind)
+    if found is None or not name or not type_ or (created and not created.isdigit()):
         return None
     return LineageNode(
-        id=node_id,
-        kind=found,
-        name=name[1:],
-        type=type_[1:],
-        properties=_props(props) if props else {},
-        uri=_val(uri),
-        state=_val(state),
-        created_ms=int(created) if created else 0,
+        node_id,
+        found,
+        name[1:],
+        type_[1:],
+        _props(props) if props else {},
+        uri[1:] if uri else None,
+        state[1:] if state else None,
+        int(created) if created else 0,
     )
 
 

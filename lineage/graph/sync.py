@@ -19,6 +19,7 @@ import neo4j
 
 from lineage.errors import ConfigError
 from lineage.graph import hops, levels
+from lineage.graph import rows as texts
 from lineage.graph.connect import Graph
 from lineage.graph.scan import PAGE, Batch, scan
 from lineage.model import EdgeKind, NodeKind
@@ -90,7 +91,9 @@ def read_state(graph: Graph) -> dict[str, Any] | None:
 def _node_rows(nodes: list[LineageNode]) -> dict[NodeKind, list[dict[str, Any]]]:
     grouped: dict[NodeKind, list[dict[str, Any]]] = defaultdict(list)
     for node in nodes:
-        grouped[node.kind].append(projection.to_row(node))
+        props = projection.to_row(node)
+        props["row"] = texts.row_text(props)  # the node as readers fetch it (lineage.graph.rows)
+        grouped[node.kind].append(props)
     return grouped
 
 
@@ -204,14 +207,19 @@ def sync(
         report.nodes += len(batch.nodes)
         report.edges += len(batch.edges)
         report.watermark_ms = max(report.watermark_ms, batch.updated_ms)
-    if not report.full and state is not None and state.get(levels.STATE_FIELD) != levels.VERSION:
-        levels.build(graph)  # synced before the level index existed: key its hubs, once
+    if not report.full and state is not None:
+        # Synced before these were kept: brought up to date in place, once.
+        if state.get("rows") != texts.VERSION:
+            texts.backfill(graph)
+        if state.get(levels.STATE_FIELD) != levels.VERSION:
+            levels.build(graph)
     graph.write(
         lambda tx: tx.run(
             "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "
-            "s.synced_at_ms = timestamp(), s.index = $index, s.levels = $levels",
+            "s.synced_at_ms = timestamp(), s.index = $index, s.levels = $levels, s.rows = $rows",
             index=hops.VERSION,
             levels=levels.VERSION,
+            rows=texts.VERSION,
             key=STATE_KEY,
             w=report.watermark_ms,
             store=store_location,
