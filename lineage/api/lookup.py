@@ -20,6 +20,7 @@ from lineage.api.runs import Pipeline, PipelineVersion, Run, pipeline_matches
 from lineage.api.tasks import Task
 from lineage.errors import BadInputError, NotFoundError
 from lineage.model import EventType, KfpType, LineageType, NodeKind
+from lineage.query import types as q
 from lineage.store.port import Page
 
 if TYPE_CHECKING:
@@ -78,12 +79,22 @@ async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
     return Snapshot.of(found)
 
 
-async def node_by_id(c: RequestContext, node_id: str, required: bool = True) -> LineageNode | None:
-    """Any lineage node, in its own type; a hidden node is as absent as an unknown one."""
+async def require_node(c: RequestContext, node_id: str) -> q.LineageNode:
+    """The node as the reader holds it; NOT_FOUND when it is unknown or hidden. The check
+    before a walk: the walk reads what it needs, so the typed view is not read."""
     found = (await c.read(c.shared.reader.nodes, [node_id])).get(node_id)
     if found is None or node_id not in await c.visible([node_id]):
+        raise _missing("lineage node", node_id)
+    return found
+
+
+async def node_by_id(c: RequestContext, node_id: str, required: bool = True) -> LineageNode | None:
+    """Any lineage node, in its own type; a hidden node is as absent as an unknown one."""
+    try:
+        found = await require_node(c, node_id)
+    except NotFoundError:
         if required:
-            raise _missing("lineage node", node_id)
+            raise
         return None
     kind = found.kind
     if kind in (NodeKind.RUN, NodeKind.PIPELINE, NodeKind.PIPELINE_VERSION):

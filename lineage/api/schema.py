@@ -156,7 +156,7 @@ class Query:
             kinds=frozenset(kinds) if kinds else None,
             as_of_ms=datetime_to_ms(as_of),
         )
-        await lookup.node_by_id(c, id)  # NOT_FOUND (unknown or hidden) before any walk
+        await lookup.require_node(c, id)  # NOT_FOUND (unknown or hidden) before any walk
         return LineageGraph.of(await c.read(c.service.lineage, query))
 
     @gql_field(
@@ -198,8 +198,8 @@ class Query:
         self, info: Info, from_: FromId, to: strawberry.ID, as_of: datetime | None = None
     ) -> Diff:
         c = ctx(info)
-        await lookup.node_by_id(c, from_)
-        await lookup.node_by_id(c, to)
+        await lookup.require_node(c, from_)
+        await lookup.require_node(c, to)
         return Diff.of(await c.read(c.service.diff, str(from_), str(to), datetime_to_ms(as_of)))
 
     @gql_field(description="A shortest path between two nodes along the data flow.")
@@ -207,8 +207,8 @@ class Query:
         c = ctx(info)
         if not 0 <= max_depth <= c.limits.max_depth * 10:
             raise BadInputError(f"maxDepth must be between 0 and {c.limits.max_depth * 10}")
-        await lookup.node_by_id(c, from_)
-        await lookup.node_by_id(c, to)
+        await lookup.require_node(c, from_)
+        await lookup.require_node(c, to)
         return Path.of(await c.read(c.service.path, str(from_), str(to), max_depth))
 
     @gql_field(
