@@ -11,21 +11,24 @@ reads the first ``take`` and stops. The level's edge count is the node's degree,
 which Neo4j keeps for dense nodes, so nothing else reads the whole level.
 
 Only dense nodes (``DENSE`` edges or more in one direction) are keyed: that is
-where a cut pays, and the keys cost two strings per edge. The sync marks a node
-(``lvl_out`` / ``lvl_in``) in the transaction that makes it cross the threshold
-and keys all its edges that way then; edges written later to or from a marked
-node are keyed as they are written. Marks are never removed (the store is
-insert-only), so a marked node's edges that way are always all keyed.
+where a cut pays, and the keys cost two strings per edge. A marked node (label
+``LevelOut`` / ``LevelIn``) has all its edges that way keyed: a sync keys the
+edges it writes to or from a marked node in the same transaction, and when it
+ends marks the nodes it touched that crossed the threshold, keying their edges
+in the same transaction as the mark. Marks are never removed (the store is
+insert-only). Until a node is marked, its cut levels are sorted: slower, as exact.
 
-Two edges between the same two nodes (one artifact fed to two inputs of one
-task) make the number of far nodes differ from the degree. A marked node with
-such edges is marked ``lvl_out_par`` / ``lvl_in_par`` as well, and its cut
-levels take the general query (``lineage.graph.capped``).
+Two edges between the same two nodes (of two kinds: the store keeps one event per
+execution, artifact and direction) would make the number of far nodes differ
+from the degree. A marked node with such edges is marked ``lvl_out_par`` /
+``lvl_in_par`` as well, and its cut levels take the general query
+(``lineage.graph.capped``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 
 import neo4j
 
@@ -36,15 +39,35 @@ from lineage.query.types import Direction, LineageEdge
 # Edges in one direction from which a node is keyed. A level narrower than this is
 # sorted quickly enough by the general query; tests lower it to key small stores.
 DENSE = 1_000
-VERSION = 1  # bump to make the next sync key the projection again (``build``)
+VERSION = 1  # bump to make the next sync mark and key the whole projection again
 STATE_FIELD = "levels"  # the SyncState property holding the VERSION the projection carries
 ALL = "|".join(sorted(k.value for k in EdgeKind))
 
-# (mark, parallel mark, near-end key, far-end key) per direction of a walk.
+# (mark label, parallel mark, near-end key, far-end key) per direction of a walk.
 _SIDES = {
-    Direction.DOWNSTREAM: ("lvl_out", "lvl_out_par", "ls", "lt"),
-    Direction.UPSTREAM: ("lvl_in", "lvl_in_par", "lt", "ls"),
+    Direction.DOWNSTREAM: ("LevelOut", "lvl_out_par", "ls", "lt"),
+    Direction.UPSTREAM: ("LevelIn", "lvl_in_par", "lt", "ls"),
 }
+
+
+@dataclass
+class Marked:
+    """The ids of the marked nodes, read once per sync (label scans): a batch's edges
+    are keyed only where they touch one, so most batches send Neo4j nothing."""
+
+    out: set[str] = field(default_factory=set)
+    into: set[str] = field(default_factory=set)
+
+
+def load(graph: Graph) -> Marked:
+    records = graph.run(
+        "CALL () { MATCH (n:LevelOut) RETURN collect(n.id) AS out } "
+        "CALL () { MATCH (n:LevelIn) RETURN collect(n.id) AS into } RETURN out, into",
+        "reading the level index's marks",
+    )
+    if not records:
+        return Marked()
+    return Marked(set(records[0]["out"]), set(records[0]["into"]))
 
 
 def schema() -> list[str]:
@@ -62,30 +85,39 @@ def schema() -> list[str]:
     return statements
 
 
-# Edges just written that touch a marked node: key them, and mark a parallel pair.
-_KEY_NEW = (
-    "UNWIND $pairs AS p MATCH (a:Node {id: p[0]}) MATCH (b:Node {id: p[1]}) "
-    "WITH a, b WHERE coalesce(a.lvl_out, false) OR coalesce(b.lvl_in, false) "
-    f"MATCH (a)-[r:{ALL}]->(b) SET r.ls = a.id, r.lt = b.id "
-    "WITH a, b, count(r) AS c WHERE c > 1 "
-    "FOREACH (_ IN CASE WHEN a.lvl_out THEN [1] ELSE [] END | SET a.lvl_out_par = true) "
-    "FOREACH (_ IN CASE WHEN b.lvl_in THEN [1] ELSE [] END | SET b.lvl_in_par = true)"
+# Edges just written from a marked node (out) or to one (in): key them, and mark a pair
+# joined by more than one edge. Each expands from the far end, the sparse one (a hub's
+# own edges are the many): matching the pair as one pattern let the planner expand
+# from the hub for every pair, 200 us a pair at 2,000 runs.
+_KEY_OUT = (
+    "UNWIND $pairs AS p MATCH (a:Node {id: p[0]}) WHERE a:LevelOut "
+    f"MATCH (b:Node {{id: p[1]}}) MATCH (b)<-[r:{ALL}]-(x) WITH a, b, r, x WHERE x = a "
+    "SET r.ls = a.id, r.lt = b.id WITH a, b, count(r) AS c WHERE c > 1 "
+    "SET a.lvl_out_par = true"
+)
+_KEY_IN = (
+    "UNWIND $pairs AS p MATCH (b:Node {id: p[1]}) WHERE b:LevelIn "
+    f"MATCH (a:Node {{id: p[0]}}) MATCH (a)-[r:{ALL}]->(x) WITH a, b, r, x WHERE x = b "
+    "SET r.ls = a.id, r.lt = b.id WITH a, b, count(r) AS c WHERE c > 1 "
+    "SET b.lvl_in_par = true"
 )
 
 
-def _crossing(direction: Direction) -> str:
-    """Mark the given nodes that now have ``$dense`` edges this way and were not marked;
-    key all their edges that way, and note parallel edges."""
-    mark, par, _, _ = _SIDES[direction]
+def _degree(direction: Direction) -> str:
     if direction is Direction.DOWNSTREAM:
-        degree, edges = f"COUNT {{ (a)-[:{ALL}]->() }}", f"(a)-[r:{ALL}]->(b)"
-        keys = "r.ls = a.id, r.lt = b.id"
+        return f"COUNT {{ (a)-[:{ALL}]->() }}"
+    return f"COUNT {{ (a)<-[:{ALL}]-() }}"
+
+
+def _mark(direction: Direction) -> str:
+    """Mark node ``$id`` and key all its edges that way; note parallel edges."""
+    label, par, _, _ = _SIDES[direction]
+    if direction is Direction.DOWNSTREAM:
+        edges, keys = f"(a)-[r:{ALL}]->(b)", "r.ls = a.id, r.lt = b.id"
     else:
-        degree, edges = f"COUNT {{ (a)<-[:{ALL}]-() }}", f"(a)<-[r:{ALL}]-(b)"
-        keys = "r.ls = b.id, r.lt = a.id"
+        edges, keys = f"(a)<-[r:{ALL}]-(b)", "r.ls = b.id, r.lt = a.id"
     return (
-        f"UNWIND $ids AS id MATCH (a:Node {{id: id}}) WHERE a.{mark} IS NULL "
-        f"AND {degree} >= $dense SET a.{mark} = true "
+        f"MATCH (a:Node {{id: $id}}) WHERE NOT a:{label} SET a:{label} "
         f"WITH a CALL (a) {{ MATCH {edges} SET {keys} "
         "WITH b, count(r) AS c WHERE c > 1 RETURN count(b) AS parallel } "
         f"FOREACH (_ IN CASE WHEN parallel > 0 THEN [1] ELSE [] END | SET a.{par} = true) "
@@ -93,45 +125,76 @@ def _crossing(direction: Direction) -> str:
     )
 
 
-def update(tx: neo4j.ManagedTransaction, edges: Sequence[LineageEdge]) -> int:
-    """Keep the index up to date with these written edges (in their transaction);
-    returns how many nodes were newly marked. Running it again changes nothing."""
-    if not edges:
-        return 0
+def update(tx: neo4j.ManagedTransaction, edges: Sequence[LineageEdge], marked: Marked) -> None:
+    """Key these written edges where they touch a marked node (in their transaction).
+    Running it again changes nothing."""
     pairs = sorted({(e.source, e.target) for e in edges})
-    tx.run(_KEY_NEW, pairs=[list(p) for p in pairs]).consume()
-    marked = 0
-    for direction, ids in (
-        (Direction.DOWNSTREAM, sorted({s for s, _ in pairs})),
-        (Direction.UPSTREAM, sorted({t for _, t in pairs})),
-    ):
-        record = tx.run(_crossing(direction), ids=ids, dense=DENSE).single()
-        marked += int(record["marked"]) if record else 0
-    return marked
+    out = [list(p) for p in pairs if p[0] in marked.out]
+    into = [list(p) for p in pairs if p[1] in marked.into]
+    if out:
+        tx.run(_KEY_OUT, pairs=out).consume()
+    if into:
+        tx.run(_KEY_IN, pairs=into).consume()
 
 
-def build(graph: Graph) -> int:
-    """Key a projection synced before this index existed, one dense node per
-    transaction (a hub's edges are many); returns how many nodes were marked."""
-    marked = 0
+def settle(graph: Graph, touched: Collection[str] | None, marked: Marked) -> int:
+    """Mark the nodes that now have ``DENSE`` edges or more in a direction and are not
+    marked: among ``touched`` (the ends of the edges a sync wrote), or among all nodes
+    when None (a full sync, or a projection synced before this index). One transaction
+    per node: a hub's edges are many. Returns how many nodes were marked."""
+    done = 0
     for direction in (Direction.DOWNSTREAM, Direction.UPSTREAM):
-        arrow = f"(a)-[:{ALL}]->()" if direction is Direction.DOWNSTREAM else f"(a)<-[:{ALL}]-()"
-        mark = _SIDES[direction][0]
+        label = _SIDES[direction][0]
+        already = marked.out if direction is Direction.DOWNSTREAM else marked.into
+        if touched is None:
+            source, params = "MATCH (a:Node)", {}
+        else:
+            ids = sorted(set(touched) - already)
+            if not ids:
+                continue
+            source, params = "UNWIND $ids AS id MATCH (a:Node {id: id})", {"ids": ids}
         records = graph.run(
-            f"MATCH (a:Node) WHERE a.{mark} IS NULL AND COUNT {{ {arrow} }} >= $dense "
+            f"{source} WHERE NOT a:{label} AND {_degree(direction)} >= $dense "
             "RETURN collect(a.id) AS ids",
             "finding dense nodes",
             dense=DENSE,
+            **params,
         )
+        text = _mark(direction)
         for node_id in records[0]["ids"] if records else []:
-            text = _crossing(direction)
 
             def work(tx: neo4j.ManagedTransaction, node_id: str = node_id, text: str = text) -> int:
-                record = tx.run(text, ids=[node_id], dense=DENSE).single()
+                record = tx.run(text, id=node_id).single()
                 return int(record["marked"]) if record else 0
 
-            marked += graph.write(work, "keying a dense node's edges")
-    return marked
+            done += graph.write(work, "keying a dense node's edges")
+            already.add(node_id)
+    return done
+
+
+def wrong(graph: Graph, limit: int = 20) -> list[str]:
+    """Marked nodes (up to ``limit``) an edge of which lacks its keys or carries wrong
+    ones, or whose parallel-edge mark disagrees with their edges: where a cut would
+    read a wrong level. Reads every marked node's edges once."""
+    found: list[str] = []
+    for direction in (Direction.DOWNSTREAM, Direction.UPSTREAM):
+        label, par, _, _ = _SIDES[direction]
+        if direction is Direction.DOWNSTREAM:
+            edges, source, target = f"(n)-[r:{ALL}]->(m)", "n", "m"
+        else:
+            edges, source, target = f"(n)<-[r:{ALL}]-(m)", "m", "n"
+        records = graph.run(
+            f"MATCH (n:{label}) "
+            f"CALL (n) {{ MATCH {edges} WITH n, m, collect(r) AS rs "
+            f"RETURN sum(size([x IN rs WHERE coalesce(x.ls <> {source}.id "
+            f"OR x.lt <> {target}.id, true)])) AS bad, max(size(rs)) AS most }} "
+            f"WITH n, bad, most WHERE bad > 0 OR (most > 1) <> coalesce(n.{par}, false) "
+            "RETURN collect(n.id)[..$limit] AS ids",
+            "checking the level index",
+            limit=limit,
+        )
+        found += records[0]["ids"] if records else []
+    return sorted(set(found))[:limit]
 
 
 def cut_query(
@@ -172,7 +235,7 @@ def cut_query(
     )
     ends = "startNode(r) AS a, endNode(r) AS b"
     return (
-        f"MATCH (n:Node {{id: $id}}) WHERE n.{mark} AND n.{par} IS NULL "
+        f"MATCH (n:Node {{id: $id}}) WHERE n:{mark} AND n.{par} IS NULL "
         f"CALL () {{ CALL () {{ {held} }} WITH r, {ends} "
         f"RETURN collect({edge}) AS old_edges }} "
         f"CALL () {{ CALL () {{ {new} }} WITH r, m ORDER BY r.{far} LIMIT $take "

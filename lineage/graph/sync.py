@@ -97,12 +97,15 @@ def _node_rows(nodes: list[LineageNode]) -> dict[NodeKind, list[dict[str, Any]]]
     return grouped
 
 
-def _write_batch(tx: neo4j.ManagedTransaction, batch: Batch, fresh: bool = False) -> None:
+def _write_batch(
+    tx: neo4j.ManagedTransaction, batch: Batch, marked: levels.Marked, fresh: bool = False
+) -> list[LineageEdge]:
     """One page in one transaction: its nodes, then its edges.
 
     ``fresh`` (a full sync into an emptied graph, where every row is read once)
     creates instead of merging; an incremental sync merges, so re-reading a row
-    changes nothing.
+    changes nothing. Returns the edges written (those made from task references
+    included).
     """
     for kind, rows in _node_rows(batch.nodes).items():
         # Labels cannot be parameters; they come from the NodeKind enum, never from input.
@@ -133,7 +136,8 @@ def _write_batch(tx: neo4j.ManagedTransaction, batch: Batch, fresh: bool = False
     if tasks:
         written += _write_references(tx, tasks)
     hops.update(tx, written)
-    levels.update(tx, written)
+    levels.update(tx, written, marked)
+    return written
 
 
 def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> list[LineageEdge]:
@@ -200,19 +204,23 @@ def sync(
         watermark = int(state.get("watermark_ms", 0))
         since = max(watermark - lookback_ms, 0)
     report = SyncReport(full=since is None, since_ms=since, watermark_ms=watermark)
+    marked = levels.load(graph)
+    touched: set[str] = set()
     for batch in scan(rows, since, page):
-        write = partial(_write_batch, batch=batch, fresh=report.full)
-        graph.write(write, f"writing a {batch.cls} batch")
+        write = partial(_write_batch, batch=batch, marked=marked, fresh=report.full)
+        written = graph.write(write, f"writing a {batch.cls} batch")
+        if not report.full:  # a full sync checks every node when it ends
+            touched.update(end for edge in written for end in (edge.source, edge.target))
         report.batches += 1
         report.nodes += len(batch.nodes)
         report.edges += len(batch.edges)
         report.watermark_ms = max(report.watermark_ms, batch.updated_ms)
-    if not report.full and state is not None:
-        # Synced before these were kept: brought up to date in place, once.
-        if state.get("rows") != texts.VERSION:
-            texts.backfill(graph)
-        if state.get(levels.STATE_FIELD) != levels.VERSION:
-            levels.build(graph)
+    keyed = report.full or state is None or state.get(levels.STATE_FIELD) == levels.VERSION
+    if not report.full and state is not None and state.get("rows") != texts.VERSION:
+        texts.backfill(graph)  # synced before rows were stored: stored in place, once
+    # Hubs that crossed the threshold: among the nodes written, or all nodes when the
+    # sync wrote them all or the projection predates the index.
+    levels.settle(graph, None if report.full or not keyed else touched, marked)
     graph.write(
         lambda tx: tx.run(
             "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "

@@ -73,7 +73,7 @@ def consumers(first: int, count: int, inputs: dict[str, Artifact] | None = None)
 
 def marks(graph: Graph, node_id: str) -> dict[str, Any]:
     records = graph.run(
-        "MATCH (n:Node {id: $id}) RETURN n.lvl_out AS out, n.lvl_in AS in, "
+        "MATCH (n:Node {id: $id}) RETURN n:LevelOut AS out, n:LevelIn AS in, "
         "n.lvl_out_par AS out_par, n.lvl_in_par AS in_par",
         "reading marks",
         id=node_id,
@@ -104,11 +104,11 @@ def test_a_hub_is_keyed_in_the_sync_that_makes_it_dense_and_its_cut_reads_the_in
     for record in consumers(0, DENSE - 1):
         store.put_run(record)
     sync(graph, rows_for(store), store.location, full=True)
-    assert marks(graph, HUB.id)["out"] is None  # below the threshold: not keyed
+    assert marks(graph, HUB.id)["out"] is False  # below the threshold: not keyed
     for record in consumers(DENSE - 1, 5):
         store.put_run(record)
     sync(graph, rows_for(store), store.location, lookback_ms=0)
-    assert marks(graph, HUB.id) == {"out": True, "in": None, "out_par": None, "in_par": None}
+    assert marks(graph, HUB.id) == {"out": True, "in": False, "out_par": None, "in_par": None}
     assert marks(graph, IMAGE.id)["out"] is True
     # The edges written before the hub crossed the threshold are keyed as well.
     assert unkeyed_out(graph, HUB.id) == (DENSE + 4, 0)
@@ -173,13 +173,15 @@ def test_parallel_edges_from_a_hub_mark_it_and_its_cut_sorts_the_level(
     tasks = sorted(e.target for e in whole.edges)
     extra = LineageEdge(HUB.id, tasks[0], EdgeKind.CACHED_FROM)
 
+    marked = levels.load(graph)
+
     def write(tx: neo4j.ManagedTransaction) -> None:
         tx.run(
             "MATCH (a:Node {id: $s}), (b:Node {id: $t}) CREATE (a)-[:CACHED_FROM]->(b)",
             s=extra.source,
             t=extra.target,
         ).consume()
-        levels.update(tx, [extra])
+        levels.update(tx, [extra], marked)
 
     graph.write(write, "writing a parallel edge")
     assert marks(graph, HUB.id)["out_par"] is True
@@ -204,7 +206,7 @@ def test_a_projection_synced_before_the_index_is_keyed_by_its_next_sync(
     monkeypatch.setattr(levels, "DENSE", 1_000)
     sync(graph, rows_for(store), store.location, full=True)
     graph.run("MATCH (s:SyncState) REMOVE s.levels", "forgetting the level index")
-    assert marks(graph, HUB.id)["out"] is None
+    assert marks(graph, HUB.id)["out"] is False
     monkeypatch.setattr(levels, "DENSE", DENSE)
     report = sync(graph, rows_for(store), store.location, lookback_ms=0)
     assert not report.full  # keyed in place, not rebuilt
@@ -214,3 +216,19 @@ def test_a_projection_synced_before_the_index_is_keyed_by_its_next_sync(
     assert state[0]["v"] == levels.VERSION
     query = LineageQuery(start=HUB.id, direction=Direction.DOWNSTREAM, depth=2, limit=3)
     answers_alike(store, graph, query)
+
+
+def test_verify_names_a_keyed_node_whose_edge_lost_its_keys(store: MlmdStore, graph: Graph) -> None:
+    for record in consumers(0, DENSE + 1):
+        store.put_run(record)
+    sync(graph, rows_for(store), store.location, full=True)
+    assert verify(graph, rows_for(store)).levels_wrong == []
+    graph.run(
+        "MATCH (:Node {id: $id})-[r:INPUT]->() WITH r LIMIT 1 REMOVE r.lt",
+        "tampering",
+        id=HUB.id,
+    )
+    report = verify(graph, rows_for(store))
+    assert not report.ok
+    assert report.levels_wrong == [HUB.id]
+    assert f"level index keys wrong on the edges of {HUB.id}" in report.differences()
