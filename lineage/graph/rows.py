@@ -82,6 +82,18 @@ def row_text(props: Mapping[str, Any]) -> str:
     )
 
 
+def stale(graph: Graph, limit: int = 20) -> list[str]:
+    """Nodes (up to ``limit``) whose stored row is missing or says other than their
+    properties: readers would answer from it. Reads every node once."""
+    records = graph.run(
+        f"MATCH (n:Node) WHERE n.row IS NULL OR n.row <> {built_text('n')} "
+        "WITH n.id AS id ORDER BY id LIMIT $limit RETURN collect(id) AS ids",
+        "checking stored rows",
+        limit=limit,
+    )
+    return list(records[0]["ids"]) if records else []
+
+
 def backfill(graph: Graph, page: int = 10_000) -> int:
     """Store ``row`` on every node of a projection synced before rows were stored, a page
     of nodes per transaction in id order; returns how many nodes it wrote."""

@@ -1,5 +1,6 @@
-"""Checking the projection against the store: counts by kind, a sample of edges, and
-the reach index against the walk it stands for.
+"""Checking the projection against the store: counts by kind, a sample of edges, the
+reach index against the walk it stands for, and what readers fetch instead of the
+properties themselves (stored node rows, the level index's keys).
 
 The store side is computed with the same scan and rules the sync uses, so a
 difference means Neo4j is behind (a sync is due) or was changed by hand. The
@@ -15,7 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage.graph import hops
+from lineage.graph import hops, levels
+from lineage.graph import rows as texts
 from lineage.graph.connect import Graph
 from lineage.graph.impact import indexed_reach, walked_reach
 from lineage.graph.scan import reference_edges, scan
@@ -37,6 +39,8 @@ class VerifyReport:
     extra: list[EdgeKey] = field(default_factory=list)  # in Neo4j, not in the store
     index_checked: int = 0
     index_wrong: list[str] = field(default_factory=list)  # starts whose index answer differs
+    rows_wrong: list[str] = field(default_factory=list)  # nodes whose stored row differs
+    levels_wrong: list[str] = field(default_factory=list)  # keyed nodes with wrong keys
 
     @property
     def ok(self) -> bool:
@@ -46,6 +50,8 @@ class VerifyReport:
             and not self.missing
             and not self.extra
             and not self.index_wrong
+            and not self.rows_wrong
+            and not self.levels_wrong
         )
 
     def differences(self) -> list[str]:
@@ -58,6 +64,8 @@ class VerifyReport:
         out += [f"edge missing in neo4j: {s} -{k}-> {t}" for s, t, k in self.missing[:20]]
         out += [f"edge not in the store: {s} -{k}-> {t}" for s, t, k in self.extra[:20]]
         out += [f"reach index differs from the walk from {i}" for i in self.index_wrong[:20]]
+        out += [f"stored row differs from the node's properties: {i}" for i in self.rows_wrong]
+        out += [f"level index keys wrong on the edges of {i}" for i in self.levels_wrong]
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -70,6 +78,8 @@ class VerifyReport:
             "not_in_store": [list(e) for e in self.extra],
             "index_checked": self.index_checked,
             "index_wrong": list(self.index_wrong),
+            "rows_wrong": list(self.rows_wrong),
+            "levels_wrong": list(self.levels_wrong),
             "differences": self.differences(),
         }
 
@@ -141,6 +151,8 @@ def verify(
     report.sampled = len(chosen) + len(theirs)
     if hops.ready(graph):
         check_index(graph, report, index_sample)
+    report.rows_wrong = texts.stale(graph)
+    report.levels_wrong = levels.wrong(graph)
     return report
 
 

@@ -8,6 +8,7 @@ from lineage.graph import rows
 from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
+from lineage.graph.verify import verify
 from lineage.model import ExecutionState, KfpType, RunRecord
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
@@ -80,3 +81,17 @@ def test_a_projection_without_rows_reads_exactly_and_its_next_sync_stores_them(
     missing = graph.run("MATCH (n:Node) WHERE n.row IS NULL RETURN count(n) AS n", "counting")
     assert missing[0]["n"] == 0
     assert Neo4jReader(graph).nodes(ids) == mlmd.nodes(ids)
+
+
+def test_verify_names_a_node_whose_stored_row_differs(store: MlmdStore, graph: Graph) -> None:
+    scenario.write(store, scenario.build())
+    sync(graph, rows_for(store), store.location, full=True)
+    assert verify(graph, rows_for(store)).rows_wrong == []
+    victim = node_ids(graph)[3]
+    graph.run(
+        "MATCH (n:Node {id: $id}) SET n.row = replace(n.row, n.id, n.id + '-edited')",
+        "tampering",
+        id=victim,
+    )
+    report = verify(graph, rows_for(store))
+    assert not report.ok and report.rows_wrong == [victim]
