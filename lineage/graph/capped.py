@@ -13,6 +13,7 @@ level index instead, in far-id order, without sorting or counting the level.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from typing import Literal
 
@@ -101,22 +102,41 @@ def _keyed(
     if not records:
         return False
     record = records[0]
-    cut = _parsed(record["edges"], record["far"], record["edges_total"], record["new_total"])
-    if cut is None or len(record["links"]) != len(record["far"]):
-        return None
-    edges = cut.expansion.edges
-    down = direction is Direction.DOWNSTREAM
-    for far_id, text in zip(cut.expansion.nodes, record["links"], strict=True):
-        link = rows.parse_link(text)
-        if link is None:
+    streams: list[list[tuple[LineageNode, tuple[EdgeKind, str | None]]]] = []
+    for node_texts, link_texts in zip(record["fars"], record["links"], strict=True):
+        if len(node_texts) != len(link_texts):
             return None
-        source, target = (node_id, far_id) if down else (far_id, node_id)
-        edges.append(LineageEdge(source, target, *link))
+        stream = []
+        for node_text, link_text in zip(node_texts, link_texts, strict=True):
+            node, link = rows.parse_node(node_text), rows.parse_link(link_text)
+            if node is None or link is None:
+                return None
+            stream.append((node, link))
+        if stream:
+            streams.append(stream)
+    # Each type's list is in far-id order; no far node is in two (no parallel edges).
+    merged = streams[0] if len(streams) == 1 else list(heapq.merge(*streams, key=_far_id))
+    edges: list[LineageEdge] = []
+    for text in record["edges"]:
+        edge = rows.parse_edge(text)
+        if edge is None:
+            return None
+        edges.append(edge)
+    nodes: dict[str, LineageNode] = {}
+    down = direction is Direction.DOWNSTREAM
+    for node, (kind, key) in merged[:take]:
+        nodes[node.id] = node
+        source, target = (node_id, node.id) if down else (node.id, node_id)
+        edges.append(LineageEdge(source, target, kind, key))
     return CappedExpansion(
-        cut.expansion,
-        more_nodes=cut.more_nodes,
+        Expansion(edges=edges, nodes=nodes),
+        more_nodes=int(record["new_total"]) - len(nodes),
         more_edges=int(record["edges_total"]) - len(edges),
     )
+
+
+def _far_id(pair: tuple[LineageNode, tuple[EdgeKind, str | None]]) -> str:
+    return pair[0].id
 
 
 def _parsed(

@@ -14,7 +14,7 @@ from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.model import Artifact, EdgeKind, KfpType, RunRecord
+from lineage.model import Artifact, EdgeKind, ExecutionState, KfpType, RunRecord
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
 from lineage.query.service import LineageService
@@ -232,3 +232,33 @@ def test_verify_names_a_keyed_node_whose_edge_lost_its_keys(store: MlmdStore, gr
     assert not report.ok
     assert report.levels_wrong == [HUB.id]
     assert f"level index keys wrong on the edges of {HUB.id}" in report.differences()
+
+
+def test_a_keyed_level_of_two_edge_kinds_is_merged_in_id_order(
+    store: MlmdStore, graph: Graph, calls: list[tuple[str, int]]
+) -> None:
+    """A task's outputs (OUTPUT) and the cache hits that reused them (CACHED_FROM) are
+    one level of two kinds: each kind's list comes in id order, and the cut merges them."""
+    first = Run("r00")
+    original = first.task("train", inputs={"data": HUB}, outputs={"a": KfpType.DATASET})
+    outputs = {"a": first.outputs["train/a"]}
+    store.put_run(first.record())
+    for i in range(1, DENSE + 1):
+        hit = Run(f"r{i:02d}")
+        hit.task(
+            "train",
+            inputs={"data": HUB},
+            state=ExecutionState.CACHED,
+            cached_from=original,
+            reuse=outputs,
+        )
+        store.put_run(hit.record())
+    sync(graph, rows_for(store), store.location, full=True)
+    assert marks(graph, original)["out"] is True
+    whole = MlmdReader(store).expand([original], Direction.DOWNSTREAM, DATA_FLOW)
+    assert {e.kind for e in whole.edges} == {EdgeKind.OUTPUT, EdgeKind.CACHED_FROM}
+    calls.clear()
+    for limit in (1, 2, 3, DENSE, 20):
+        query = LineageQuery(start=original, direction=Direction.DOWNSTREAM, depth=1, limit=limit)
+        answers_alike(store, graph, query)
+    assert (LEVEL_INDEX, 1) in calls
