@@ -84,11 +84,13 @@ FASTEST: list[float] = []  # the fastest of each timed call, in the order measur
 
 
 def interleaved(
-    first: Callable[[], Any], second: Callable[[], Any], samples: int
+    first: Callable[[], Any], second: Callable[[], Any], samples: int, warmup: int = 1
 ) -> tuple[float, Any, float, Any]:
     """Median times of two calls, alternated so that load on the shared machine falls
-    on both alike; one warm-up call of each first."""
-    results: list[Any] = [first(), second()]
+    on both alike; ``warmup`` untimed calls of each first."""
+    results: list[Any] = [None, None]
+    for _ in range(warmup):
+        results = [first(), second()]
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(samples):
         for index, call in enumerate((first, second)):
@@ -180,12 +182,12 @@ def lineage_client(url: str, start: str) -> Iterator[LineageClient]:
 
 
 def served(
-    direct: Callable[[], Any], url: str, start: str, samples: int
+    direct: Callable[[], Any], url: str, start: str, samples: int, warmup: int = 1
 ) -> tuple[float, Any, float, int, float]:
     """The interleaved medians of ``direct`` and of the answer served over HTTP, the last
     direct answer, the answer's size, and the median of the client's JSON parse."""
     with lineage_client(url, start) as client:
-        direct_s, answer, http_s, body = interleaved(direct, client.fetch, samples)
+        direct_s, answer, http_s, body = interleaved(direct, client.fetch, samples, warmup)
         size = client.check(body)
         for _ in range(samples - 1):
             client.check(body)

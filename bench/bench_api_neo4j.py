@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--neo4j-home", type=Path, required=True)
     parser.add_argument("--samples", type=int, default=7)
+    # Neo4j compiles a query's path over its first runs after a start; a server runs warm.
+    parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "api_neo4j.md")
     args = parser.parse_args()
     started = subprocess.run(["date", "-u"], capture_output=True, text=True).stdout.strip()
@@ -61,7 +63,7 @@ def main() -> None:
         env = {"LINEAGE_NEO4J__URI": neo4j.bolt_uri}
         with serving(args.home, 1, env) as url:
             direct, answer, http, size, parse = served(
-                lambda: service.lineage(query), url, hub, args.samples
+                lambda: service.lineage(query), url, hub, args.samples, args.warmup
             )
         assert len(answer.nodes) == NODES
         graph.close()
@@ -74,7 +76,7 @@ def main() -> None:
     text = f"""# API benchmark: 10,000-node lineage over HTTP from the Neo4j reader
 
 `.venv/bin/python bench/bench_api_neo4j.py --home {args.home} --neo4j-home {args.neo4j_home} \\
---samples {args.samples}`
+--samples {args.samples} --warmup {args.warmup}`
 
 Measured {started} on this machine: `nproc` = {os.cpu_count()}, load average at start
 {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.
@@ -87,7 +89,8 @@ Store: {nodes:,} nodes (MLMD SQLite, bench/gen.py runs) and its Neo4j projection
 (Neo4j Community 5.26, tools/neo4j, 2 GB heap). The answer: the lineage downstream of
 the hub dataset every run reads, depth 30, cut at 10,000 nodes (`limit: 10000`),
 {size:,} bytes of JSON; `lineage serve` (one worker) with LINEAGE_NEO4J__URI set.
-Medians of {args.samples} after one warm-up, direct and HTTP alternated. Over HTTP the
+Medians of {args.samples} after {args.warmup} warm-up calls of each (Neo4j compiles a
+query's path over its first runs after a start), direct and HTTP alternated. Over HTTP the
 client keeps one connection (as GraphQL clients do) and an answer counts as served when
 its last byte has arrived; the client's JSON parse, timed apart, takes {parse * ms:.0f} ms
 (median, Python's json).
