@@ -81,6 +81,10 @@ class Prefetched:
         records = self.live.graph.run(
             # A start with more edges than the cap (a hub) is known at once from its
             # degree, which Neo4j keeps: no need to collect cap + 1 nodes to learn it.
+            # Its row comes back alone (n = -1), so the walk's start lookup is answered.
+            f"MATCH (s:Node {{id: $start}}) WHERE {degree} > $cap "
+            f"RETURN -1 AS n, {start_expr} AS start, [] AS covered, [] AS edges, [] AS far "
+            "UNION ALL "
             f"MATCH (s:Node {{id: $start}}) WHERE {degree} <= $cap "
             f"CALL (s) {{ MATCH (s){reach}(m:Node) RETURN DISTINCT m LIMIT $over }} "
             "WITH s, collect(m) AS ms WITH s, ms, size(ms) AS n WHERE n <= $cap UNWIND ms AS m "
@@ -94,9 +98,18 @@ class Prefetched:
             over=cap + 1,
             cap=cap,  # past it nothing comes back: the walk goes level by level instead
         )
-        if not records or int(records[0]["n"]) > cap:
+        if not records:
             return False
         record = records[0]
+        if int(record["n"]) < 0:
+            row = record["start"]
+            hub = rows.parse_node(row) if compact else projection.from_row(row)
+            if hub is None:
+                return None
+            self.node_rows.setdefault(hub.id, hub)
+            return False
+        if int(record["n"]) > cap:
+            return False
         nodes: dict[str, LineageNode] = {}
         edges: list[LineageEdge] = []
         if compact:

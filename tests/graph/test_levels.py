@@ -10,6 +10,7 @@ import neo4j
 import pytest
 
 from lineage.graph import levels
+from lineage.graph import reader as reader_module
 from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
@@ -261,4 +262,27 @@ def test_a_keyed_level_of_two_edge_kinds_is_merged_in_id_order(
     for limit in (1, 2, 3, DENSE, 20):
         query = LineageQuery(start=original, direction=Direction.DOWNSTREAM, depth=1, limit=limit)
         answers_alike(store, graph, query)
+    assert (LEVEL_INDEX, 1) in calls
+
+
+def test_a_start_too_wide_to_copy_is_read_once_and_walked_alike(
+    store: MlmdStore,
+    graph: Graph,
+    calls: list[tuple[str, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The neighbourhood copy gives up on a start with more edges than its cap at once
+    (its degree says so) and hands back the start's row, so the walk does not ask again."""
+    monkeypatch.setattr(reader_module, "PREFETCH_MIN", DENSE)
+    monkeypatch.setattr(reader_module, "PREFETCH_MAX", DENSE)
+    for record in consumers(0, DENSE + 3):
+        store.put_run(record)
+    sync(graph, rows_for(store), store.location, full=True)
+    calls.clear()
+    query = LineageQuery(start=HUB.id, direction=Direction.DOWNSTREAM, depth=3, limit=5)
+    answer = LineageService(Neo4jReader(graph)).lineage(query)
+    assert answer == LineageService(MlmdReader(store)).lineage(query)
+    doing = [c[0] for c in calls]
+    assert doing[0] == "fetching a lineage neighbourhood" and calls[0][1] == 1
+    assert "reading nodes" not in doing  # the start came with the copy's answer
     assert (LEVEL_INDEX, 1) in calls
