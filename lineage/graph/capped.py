@@ -116,12 +116,9 @@ def _keyed(
             streams.append(stream)
     # Each type's list is in far-id order; no far node is in two (no parallel edges).
     merged = streams[0] if len(streams) == 1 else list(heapq.merge(*streams, key=_far_id))
-    edges: list[LineageEdge] = []
-    for text in record["edges"]:
-        edge = rows.parse_edge(text)
-        if edge is None:
-            return None
-        edges.append(edge)
+    edges = rows.parse_edges(record["edges"])
+    if edges is None:
+        return None
     nodes: dict[str, LineageNode] = {}
     down = direction is Direction.DOWNSTREAM
     for node, (kind, key) in merged[:take]:
@@ -143,18 +140,9 @@ def _parsed(
     edge_texts: list[str], node_texts: list[str], edges_total: int, new_total: int
 ) -> CappedExpansion | None:
     """The cut level from its row strings and the counts of the whole level."""
-    edges: list[LineageEdge] = []
-    for text in edge_texts:
-        edge = rows.parse_edge(text)
-        if edge is None:
-            return None
-        edges.append(edge)
-    nodes: dict[str, LineageNode] = {}
-    for text in node_texts:
-        node = rows.parse_node(text)
-        if node is None:
-            return None
-        nodes[node.id] = node
+    edges, nodes = rows.parse_edges(edge_texts), rows.parse_nodes(node_texts)
+    if edges is None or nodes is None:
+        return None
     return CappedExpansion(
         Expansion(edges=edges, nodes=nodes),
         more_nodes=int(new_total) - len(nodes),

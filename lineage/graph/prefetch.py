@@ -110,22 +110,15 @@ class Prefetched:
             return False
         if int(record["n"]) > cap:
             return False
-        nodes: dict[str, LineageNode] = {}
-        edges: list[LineageEdge] = []
         if compact:
-            for text in (record["start"], *record["far"]):
-                node = rows.parse_node(text)
-                if node is None:
-                    return None
-                nodes[node.id] = node
-            for text in record["edges"]:
-                edge = rows.parse_edge(text)
-                if edge is None:
-                    return None
-                edges.append(edge)
+            parsed_nodes = rows.parse_nodes((record["start"], *record["far"]))
+            parsed_edges = rows.parse_edges(record["edges"])
+            if parsed_nodes is None or parsed_edges is None:
+                return None
+            nodes, edges = parsed_nodes, parsed_edges
         else:
-            for row in (record["start"], *record["far"]):
-                nodes[row["id"]] = projection.from_row(row)
+            maps = (record["start"], *record["far"])
+            nodes = {row["id"]: projection.from_row(row) for row in maps}
             edges = [
                 LineageEdge(source, target, EdgeKind(kind), key)
                 for source, target, kind, key in record["edges"]

@@ -123,18 +123,9 @@ class Neo4jReader:
         )
         if not records:
             return True
-        edges: list[LineageEdge] = []
-        for text in records[0]["edges"]:
-            edge = rows.parse_edge(text)
-            if edge is None:
-                return False
-            edges.append(edge)
-        nodes: dict[str, LineageNode] = {}
-        for text in records[0]["far"]:
-            node = rows.parse_node(text)
-            if node is None:
-                return False
-            nodes[node.id] = node
+        edges, nodes = rows.parse_edges(records[0]["edges"]), rows.parse_nodes(records[0]["far"])
+        if edges is None or nodes is None:
+            return False
         out.edges.extend(edges)
         for node_id, node in nodes.items():
             out.nodes.setdefault(node_id, node)

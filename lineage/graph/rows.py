@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -26,6 +26,7 @@ from lineage.query.types import LineageEdge, LineageNode
 
 SEP = "\x1f"
 VERSION = 1  # of the stored ``row``; the sync backfills a projection holding another
+STATE_FIELD = "rows"  # the SyncState property holding the VERSION the projection carries
 _CY_SEP = "'\\u001F'"
 _NODE_FIELDS = 8
 _PREFIXED_KINDS = {"=" + k.value: k for k in NodeKind}
@@ -176,6 +177,29 @@ def parse_node(text: str) -> LineageNode | None:
     _state(node, state[1:] if state else None)
     _created(node, int(created) if created else 0)
     return node
+
+
+def parse_nodes(texts: Iterable[str]) -> dict[str, LineageNode] | None:
+    """The nodes of a list of ``node_text`` strings by id; None when one does not parse
+    (the caller then reads them the exact way)."""
+    nodes: dict[str, LineageNode] = {}
+    for text in texts:
+        node = parse_node(text)
+        if node is None:
+            return None
+        nodes[node.id] = node
+    return nodes
+
+
+def parse_edges(texts: Iterable[str]) -> list[LineageEdge] | None:
+    """The edges of a list of ``edge_text`` strings; None when one does not parse."""
+    edges: list[LineageEdge] = []
+    for text in texts:
+        edge = parse_edge(text)
+        if edge is None:
+            return None
+        edges.append(edge)
+    return edges
 
 
 def parse_edge(text: str) -> LineageEdge | None:

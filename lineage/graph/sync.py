@@ -219,16 +219,18 @@ def sync(
         report.nodes += len(batch.nodes)
         report.edges += len(batch.edges)
         report.watermark_ms = max(report.watermark_ms, batch.updated_ms)
-    keyed = report.full or state is None or state.get(levels.STATE_FIELD) == levels.VERSION
-    if not report.full and state is not None and state.get("rows") != texts.VERSION:
+    before = None if report.full else state  # the projection an incremental sync found
+    if before is not None and before.get(texts.STATE_FIELD) != texts.VERSION:
         texts.backfill(graph)  # synced before rows were stored: stored in place, once
-    # Hubs that crossed the threshold: among the nodes written, or all nodes when the
-    # sync wrote them all or the projection predates the index.
-    levels.settle(graph, None if report.full or not keyed else touched, marked)
+    # Hubs that crossed the threshold: among the nodes written, or among all nodes when
+    # the sync wrote them all or the projection predates the index.
+    everywhere = before is None or before.get(levels.STATE_FIELD) != levels.VERSION
+    levels.settle(graph, None if everywhere else touched, marked)
     graph.write(
         lambda tx: tx.run(
             "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "
-            "s.synced_at_ms = timestamp(), s.index = $index, s.levels = $levels, s.rows = $rows",
+            "s.synced_at_ms = timestamp(), s.index = $index, "
+            f"s.{levels.STATE_FIELD} = $levels, s.{texts.STATE_FIELD} = $rows",
             index=hops.VERSION,
             levels=levels.VERSION,
             rows=texts.VERSION,
