@@ -22,6 +22,7 @@ from lineage.query.service import LineageService
 from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageQuery
 from lineage.store.mlmd import MlmdStore
 from tests.query.kfp_runs import Run, dataset, image
+from tests.query.live_reader import LiveNeo4jReader
 
 DENSE = 4
 HUB = dataset("gs://data/hub.csv", name="hub")
@@ -32,13 +33,6 @@ LEVEL_INDEX = "expanding a lineage level (level index)"
 @pytest.fixture(autouse=True)
 def dense(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(levels, "DENSE", DENSE)
-
-
-class LiveNeo4jReader(Neo4jReader):
-    """No neighbourhood copy: every level goes to Neo4j, so cut levels are cut there."""
-
-    def around(self, start: str, query: LineageQuery) -> LiveNeo4jReader:
-        return self
 
 
 @pytest.fixture

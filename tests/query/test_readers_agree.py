@@ -37,6 +37,7 @@ from lineage.query.types import (
 from lineage.store.connect import open_sqlite
 from tests.conftest import require
 from tests.query.kfp_runs import Run, dataset, image, snapshot_record
+from tests.query.live_reader import LiveNeo4jReader
 from tests.services import Neo4jService
 
 OUTPUT_TYPES = [KfpType.DATASET, KfpType.MODEL, KfpType.METRICS]
@@ -130,14 +131,6 @@ def queries(node_ids: list[str]) -> st.SearchStrategy[LineageQuery]:
         limit=st.integers(1, 40),
         edge_kinds=st.sampled_from([DATA_FLOW, ALL_EDGES]),
     )
-
-
-class LiveNeo4jReader(Neo4jReader):
-    """The Neo4j reader without the neighbourhood copy, so every level goes to Neo4j and
-    levels are cut there (``lineage.graph.capped``), as for walks past the copy's cap."""
-
-    def around(self, start: str, query: LineageQuery) -> LiveNeo4jReader:
-        return self
 
 
 def outcome(call: object) -> object:
