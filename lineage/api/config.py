@@ -35,6 +35,7 @@ class ApiSettings(BaseSettings):
     max_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=0)
     max_tokens: int = Field(default=2000, ge=50)
+    max_document_chars: int = Field(default=20_000, ge=1000)  # checked before parsing
     max_cost: int = Field(default=50_000, ge=1)
     max_page: int = Field(default=500, ge=1)  # first: on any connection
     max_lineage_nodes: int = Field(default=10_000, ge=1)  # limit: on lineage

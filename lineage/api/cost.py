@@ -28,7 +28,9 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
+    TypeMetaFieldDef,
     VariableNode,
     get_named_type,
     is_leaf_type,
@@ -74,6 +76,10 @@ class _Estimator:
         }
         self.variables = variables
         self.limits = limits
+        # A fragment's cost depends only on where it is spread (its parent type and
+        # whether that is a page): computed once per place, so a fragment spread twice
+        # by a fragment spread twice... costs time linear in the document.
+        self.memo: dict[tuple[str, str, bool], int] = {}
 
     def operation(self, operation: OperationDefinitionNode) -> int:
         root = self.schema.get_root_type(operation.operation)
@@ -104,17 +110,22 @@ class _Estimator:
                 fragment = self.fragments.get(name)
                 if fragment is None or name in seen:  # validation reports cycles
                     continue
-                target = self.schema.get_type(fragment.type_condition.name.value) or parent
-                total += self.selections(fragment.selection_set, target, paged, seen | {name})
+                key = (name, getattr(parent, "name", ""), paged)
+                if key not in self.memo:
+                    target = self.schema.get_type(fragment.type_condition.name.value) or parent
+                    self.memo[key] = self.selections(
+                        fragment.selection_set, target, paged, seen | {name}
+                    )
+                total += self.memo[key]
         return total
 
     def field(self, node: FieldNode, parent: Any, paged: bool, seen: frozenset[str]) -> int:
         name = node.name.value
-        if name.startswith("__"):
-            return 0  # introspection is bounded by the schema itself
         if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             return 0
-        definition = parent.fields.get(name)
+        # Introspection is priced like any other question: __schema { types { fields {
+        # type { fields ... } } } } nests lists without end.
+        definition = _META.get(name) if name.startswith("__") else parent.fields.get(name)
         if definition is None:
             return 0
         field_type: GraphQLOutputType = definition.type
@@ -161,6 +172,9 @@ class _Estimator:
                 raw = self.variables.get(value.name.value)
                 return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
         return None
+
+
+_META = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 
 
 def _is_value_object(named: Any) -> bool:

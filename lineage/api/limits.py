@@ -1,29 +1,31 @@
-"""Bounds on what one GraphQL document may ask: depth, aliases, tokens, cost, page size.
+"""Bounds on what one GraphQL document may ask: size, tokens, depth, aliases, cost, pages.
 
-Depth, aliases and tokens use strawberry's own extensions. Cost is ours: strawberry
-has none. It is estimated from the document before anything runs, so a document
-that would fan out into millions of store reads is refused with LIMIT_EXCEEDED
-instead of timing out. Every limit hit is an error with that code, never a crash.
+Size is checked before parsing, tokens while parsing (graphql-core stops at the
+limit), depth and aliases in one linear pass over the document
+(``lineage.api.shape``; strawberry's limiters expand every fragment spread
+anew, exponential in the document). Cost is ours: strawberry has none. It is
+estimated from the document before anything runs, so a document that would fan
+out into millions of store reads is refused with LIMIT_EXCEEDED instead of
+timing out. Every limit hit is an error with that code, never a crash.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError, parse
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from lineage.api import shape
 from lineage.api.cost import estimate
+from lineage.api.errors import Code
 from lineage.errors import BadInputError, LimitExceededError
 
 
@@ -32,6 +34,7 @@ class Limits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    max_document_chars: int = 20_000
     max_cost: int = 50_000
     max_page: int = 500
     max_lineage_nodes: int = 10_000
@@ -56,15 +59,7 @@ class Limits:
 
 def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
     """Per-request extension factories, in the order they must run."""
-    # The rules come from strawberry's depth and alias limiters, built once.
-    rules = tuple(
-        QueryDepthLimiter(max_depth=limits.max_depth).validation_rules
-        + MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules
-    )
-    return [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: Guard(limits, rules),
-    ]
+    return [lambda: Guard(limits)]
 
 
 class _Lru:
@@ -87,52 +82,121 @@ class _Lru:
                 self._items.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+
 
 # Keyed by the query text (whose hash Python caches), never by the parsed document:
 # a document hashes by walking its whole tree, on every request.
-_PARSED = _Lru(512)
-_VALIDATED = _Lru(512)
+_PREPARED = _Lru(512)
 _COSTS = _Lru(1024)
+
+# Parsing and validating a new document runs here, off the event loop. graphql-core's
+# validation is not linear in every document (500 copies of one field within the
+# token limit take it over a second, comparing each pair), and while it runs the
+# event loop must go on serving /healthz and everyone else. Two threads: a client
+# that sends only expensive documents queues behind itself.
+_ANALYSIS = ThreadPoolExecutor(2, thread_name_prefix="lineage-analysis")
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A query text, parsed and checked: the document (None if it did not parse) and the
+    reasons to refuse it (none if it may run)."""
+
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+
+
+def _limit_error(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": Code.LIMIT_EXCEEDED.value})
+
+
+def prepare(schema: GraphQLSchema, query: str, limits: Limits, rules: tuple[Any, ...]) -> Prepared:
+    """Parse (at most ``max_tokens`` tokens), check the shape (fragments, depth, aliases)
+    in linear time, then run the GraphQL validation rules."""
+    try:
+        document = parse(query, max_tokens=limits.max_tokens)
+    except GraphQLError as exc:
+        return Prepared(None, (exc,))
+    except RecursionError:
+        return Prepared(None, (_limit_error("the document nests too deeply to parse"),))
+    try:
+        refused = shape.check(document, limits.max_depth, limits.max_aliases)
+        if refused is not None:
+            return Prepared(document, (refused,))
+        return Prepared(document, tuple(validate_document(schema, document, rules)))
+    except RecursionError:
+        return Prepared(document, (_limit_error("the document nests too deeply to check"),))
+
+
+def _copy(error: GraphQLError) -> GraphQLError:
+    """A fresh error to raise: raising the cached one would grow its traceback each time."""
+    return GraphQLError(
+        error.message,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        error.original_error,
+        error.extensions,
+    )
 
 
 class Guard(SchemaExtension):
-    """Parses and validates each distinct query text once, adds the depth and alias rules,
+    """Refuses a document over the size limit before parsing; parses and validates each
+    distinct query text once, off the event loop, with the token, depth and alias limits;
     and refuses an operation whose estimated cost (``lineage.api.cost``) is over the limit.
 
     One extension instead of four (rules, parser cache, validation cache, cost): each
     extension costs hook calls on every request.
     """
 
-    def __init__(self, limits: Limits, rules: tuple[Any, ...]) -> None:
+    def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.rules = rules
         self.cost = 0
+        self.prepared: Prepared | None = None
 
-    def on_operation(self) -> Iterator[None]:
-        ctx = self.execution_context
-        ctx.validation_rules = ctx.validation_rules + self.rules
-        yield
-
-    def on_parse(self) -> Iterator[None]:
+    async def on_parse(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         query = ctx.query
         if query is not None and ctx.graphql_document is None:
-            options = tuple(sorted(ctx.parse_options.items()))
-            ctx.graphql_document = _PARSED.get(
-                (query, options), lambda: parse(query, **ctx.parse_options)
-            )
+            if len(query) > self.limits.max_document_chars:
+                raise LimitExceededError(
+                    f"the document is {len(query)} characters; the limit is "
+                    f"{self.limits.max_document_chars}"
+                )
+            schema = ctx.schema._schema
+            rules = tuple(ctx.validation_rules)
+            key = (schema, query, rules)
+            prepared = _PREPARED.peek(key)
+            if prepared is None:
+                loop = asyncio.get_running_loop()
+                prepared = await loop.run_in_executor(
+                    _ANALYSIS, prepare, schema, query, self.limits, rules
+                )
+                _PREPARED.put(key, prepared)
+            assert isinstance(prepared, Prepared)
+            if prepared.document is None:
+                raise _copy(prepared.errors[0])
+            self.prepared = prepared
+            ctx.graphql_document = prepared.document
         yield
 
     def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        document, query = ctx.graphql_document, ctx.query
-        if document is not None and query is not None:
-            schema = ctx.schema._schema
-            rules = tuple(ctx.validation_rules)
-            errors: list[GraphQLError] = _VALIDATED.get(
-                (schema, query, rules), lambda: validate_document(schema, document, rules)
-            )
-            ctx.pre_execution_errors = errors
+        if self.prepared is not None:
+            # Set, even when empty: strawberry then skips its own validation.
+            self.execution_context.pre_execution_errors = list(self.prepared.errors)
         yield
 
     def on_execute(self) -> Iterator[None]:

@@ -21,6 +21,7 @@ def limits_of(api: ApiSettings) -> Limits:
         max_depth=api.max_depth,
         max_aliases=api.max_aliases,
         max_tokens=api.max_tokens,
+        max_document_chars=api.max_document_chars,
         max_cost=api.max_cost,
         max_page=api.max_page,
         max_lineage_nodes=api.max_lineage_nodes,

@@ -24,6 +24,15 @@ def _nest(depth: int) -> str:
     )
 
 
+def fragment_bomb(n: int, leaf: str) -> str:
+    """``F0`` holds ``leaf``; each ``F<k>`` spreads ``F<k-1>`` twice: 2^n copies of the leaf
+    in a document linear in n (905 bytes at n=22 with a short leaf)."""
+    fragments = [f"fragment F0 on Query {{ {leaf} }}"] + [
+        f"fragment F{k} on Query {{ ...F{k - 1} ...F{k - 1} }}" for k in range(1, n + 1)
+    ]
+    return f"{{ ...F{n} }} " + " ".join(fragments)
+
+
 def kinds(i: int) -> list[Hostile]:
     """One of each kind; ``i`` varies the documents so no cache can answer them all."""
     return [

@@ -4,14 +4,10 @@ and, when configured, Neo4j."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from lineage.api.app import create_app
@@ -19,10 +15,9 @@ from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
 from lineage.settings import Neo4jConfig, Settings
 from lineage.store.mlmd import MlmdStore
+from tests.api.live import WAIT_S, serving
 from tests.api.world import World
 from tests.services import Neo4jService, free_port
-
-WAIT_S = 60.0  # how long a test waits for an event before it fails; never a measurement
 
 
 class GatedStore:
@@ -40,25 +35,6 @@ class GatedStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(int(WAIT_S * 20)):
-            if server.started:
-                break
-            threading.Event().wait(0.05)
-        assert server.started, "uvicorn did not start"
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(WAIT_S)
 
 
 def test_a_blocked_store_call_does_not_stall_other_requests(
