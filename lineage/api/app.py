@@ -8,6 +8,7 @@ size check, then ``lineage.api.execute``; every request leaves one audit line.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -25,7 +26,7 @@ from lineage.api.audit import AuditLog, audit_path
 from lineage.api.auth import Authenticator, Principal
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
-from lineage.api.errors import HTTP_STATUS, Code, error_body
+from lineage.api.errors import HTTP_STATUS, Code, ForbiddenError, error_body
 from lineage.api.execute import Outcome, execute, operation_name
 from lineage.api.runtime import limits_of, open_shared
 from lineage.api.schema import LineageSchema, build_schema
@@ -33,6 +34,7 @@ from lineage.errors import LineageError
 from lineage.settings import Settings
 
 HEALTH_TIMEOUT_S = 5.0
+log = logging.getLogger("lineage.api")
 
 
 @dataclass
@@ -59,7 +61,7 @@ def create_app(
         api=api,
         schema=build_schema(limits_of(api)),
         authenticator=Authenticator.from_settings(api),
-        audit=AuditLog(audit_path(settings, api)) if audit else None,
+        audit=AuditLog(audit_path(settings, api), api.audit_redact) if audit else None,
         shared=shared,
     )
 
@@ -88,6 +90,18 @@ def create_app(
         return await _health(state)
 
     async def graphql(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            return await graphql_request(request)
+        except Exception:  # a bug: answered INTERNAL, and audited like any other request
+            log.exception("the GraphQL request failed")
+            outcome = Outcome(
+                error_body(Code.INTERNAL, "internal error; see the server log"),
+                [Code.INTERNAL.value],
+            )
+            return await _respond(state, request, None, outcome, None, started, status=500)
+
+    async def graphql_request(request: Request) -> Response:
         if request.method == "POST":
             return await graphql_post(request)
         params = request.query_params
@@ -95,23 +109,32 @@ def create_app(
             return HTMLResponse(get_graphql_ide_html("graphiql"))
         try:
             variables = json.loads(params["variables"]) if params.get("variables") else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past ~1,000 levels
             return await _respond(state, request, None, _bad("variables is not JSON"), None)
         return await _run(
             state, request, params.get("query"), variables, params.get("operationName")
         )
 
     async def graphql_post(request: Request) -> Response:
+        started = time.perf_counter()
         try:
-            body = await _read_body(request, api.max_body_bytes)
+            with anyio.fail_after(api.body_timeout_s):
+                body = await _read_body(request, api.max_body_bytes)
         except _BodyTooLargeError as exc:
             outcome = Outcome(
                 error_body(Code.LIMIT_EXCEEDED, str(exc)), [Code.LIMIT_EXCEEDED.value]
             )
-            return await _respond(state, request, None, outcome, None)
+            return await _respond(state, request, None, outcome, None, started)
+        except TimeoutError:
+            # A body that trickles in holds a connection and a task: a deadline for all of it.
+            message = f"the request body did not arrive within {api.body_timeout_s:g} s"
+            outcome = Outcome(error_body(Code.BAD_REQUEST, message), [Code.BAD_REQUEST.value])
+            return await _respond(
+                state, request, None, outcome, None, started, status=408, close=True
+            )
         try:
             payload = json.loads(body) if body else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return await _respond(state, request, None, _bad("the body is not JSON"), None)
         if not isinstance(payload, dict):
             return await _respond(
@@ -170,7 +193,11 @@ async def _run(
     except LineageError as exc:
         code = Code(exc.code) if exc.code in Code.__members__ else Code.UNAUTHENTICATED
         outcome = Outcome(error_body(code, str(exc)), [code.value])
-        return await _respond(state, request, None, outcome, (query, variables, operation), started)
+        # A token that is genuine but grants nothing is recorded by its hash and subject.
+        identity = exc.identity if isinstance(exc, ForbiddenError) else None
+        return await _respond(
+            state, request, identity, outcome, (query, variables, operation), started
+        )
     assert state.shared is not None, "the app's lifespan did not run"
     outcome = await execute(state.schema, state.shared, principal, query, variables, operation)
     return await _respond(
@@ -181,29 +208,39 @@ async def _run(
 async def _respond(
     state: AppState,
     request: Request,
-    principal: Principal | None,
+    principal: Principal | dict[str, Any] | None,
     outcome: Outcome,
     asked: tuple[Any, Any, Any] | None,
     started: float | None = None,
+    status: int | None = None,
+    close: bool = False,
 ) -> Response:
+    """The answer, after its audit line is in the file (one line per request, always)."""
     query, variables, operation = asked or (None, None, None)
     if state.audit is not None:
-        state.audit.write(
-            principal,
-            operation_name(
+        try:
+            await state.audit.record(
+                principal,
+                operation_name(
+                    query if isinstance(query, str) else None,
+                    operation if isinstance(operation, str) else None,
+                ),
+                variables if isinstance(variables, dict) else None,
                 query if isinstance(query, str) else None,
-                operation if isinstance(operation, str) else None,
-            ),
-            variables if isinstance(variables, dict) else None,
-            query if isinstance(query, str) else None,
-            outcome.codes,
-            request.client.host if request.client else None,
-            (time.perf_counter() - started) * 1000 if started else 0.0,
-        )
-    status = 200
-    if principal is None and outcome.codes:
-        status = HTTP_STATUS.get(Code(outcome.codes[0]), 400)
-    return Response(encode(outcome.body), status_code=status, media_type="application/json")
+                outcome.codes,
+                request.client.host if request.client else None,
+                (time.perf_counter() - started) * 1000 if started else 0.0,
+            )
+        except Exception:  # the answer still goes out; the failure is the server's to fix
+            log.exception("cannot write the audit line")
+    if status is None:
+        status = 200
+        if not isinstance(principal, Principal) and outcome.codes:
+            status = HTTP_STATUS.get(Code(outcome.codes[0]), 400)
+    headers = {"connection": "close"} if close else None
+    return Response(
+        encode(outcome.body), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def encode(body: dict[str, Any]) -> bytes:
@@ -212,7 +249,8 @@ def encode(body: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(body, default=str)
     except TypeError:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        # ASCII escapes: a lone surrogate echoed in a message cannot be encoded as UTF-8.
+        return json.dumps(body, separators=(",", ":"), default=str).encode()
 
 
 async def _health(state: AppState) -> JSONResponse:

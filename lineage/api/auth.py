@@ -219,5 +219,8 @@ class Authenticator:
             else:
                 raise UnauthenticatedError("unknown token")
         if not principal.auditor and not principal.namespaces:
-            raise ForbiddenError(f"{principal.subject}: the token grants no namespace")
+            raise ForbiddenError(
+                f"{principal.subject}: the token grants no namespace",
+                {**principal.as_audit(), "token_sha256": _sha256(token)},
+            )
         return principal

@@ -30,6 +30,17 @@ class ApiSettings(BaseSettings):
     default_namespace: str = "default"
     # Every request, as JSON lines; None = $LINEAGE_HOME/audit.jsonl when serving.
     audit_log: Path | None = None
+    # Variables whose name contains one of these words (any case, at any depth) are
+    # logged as "[redacted]"; the document's text is logged as sent.
+    audit_redact: tuple[str, ...] = (
+        "token",
+        "password",
+        "passwd",
+        "secret",
+        "credential",
+        "apikey",
+        "api_key",
+    )
 
     # --- limits -------------------------------------------------------------
     max_depth: int = Field(default=12, ge=2)
@@ -40,6 +51,16 @@ class ApiSettings(BaseSettings):
     max_page: int = Field(default=500, ge=1)  # first: on any connection
     max_lineage_nodes: int = Field(default=10_000, ge=1)  # limit: on lineage
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # --- slow clients -------------------------------------------------------
+    # The whole body must arrive within this long (a trickling body holds a task).
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    # The request line and headers must arrive within this long of the connection
+    # opening (or of the previous answer on a kept-alive connection).
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    # Idle kept-alive connections close after this long.
+    keep_alive_s: float = Field(default=5.0, gt=0)
+    # Connections (and requests) served at once; past it, new requests get 503.
+    max_connections: int = Field(default=200, ge=1)
     # Connections with filters the store cannot apply scan at most this many records.
     max_scan: int = Field(default=5_000, ge=1)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -47,10 +47,17 @@ class UnauthenticatedError(LineageError):
 
 
 class ForbiddenError(LineageError):
-    """Verified credentials that do not reach what the request names (another namespace)."""
+    """Verified credentials that do not reach what the request names (another namespace).
+
+    ``identity`` is what the audit log records of the refused credentials: who they
+    name and the token's hash, never the token."""
 
     exit_code = 9
     code = Code.FORBIDDEN.value
+
+    def __init__(self, message: str, identity: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.identity = dict(identity) if identity is not None else None
 
 
 # The limits strawberry ships report plain validation errors; their messages are

@@ -65,6 +65,12 @@ async def execute(
         return _refused("variables must be a JSON object")
     if operation is not None and not isinstance(operation, str):
         return _refused("operationName must be a string")
+    where = _lone_surrogate(query=query, variables=variables, operationName=operation)
+    if where is not None:
+        return _refused(
+            f"the {where} holds a lone surrogate (U+D800 to U+DFFF), which is not "
+            "Unicode text; send the character it stands for"
+        )
     context = RequestContext.build(shared, principal)
     try:
         result = await schema.execute(
@@ -85,6 +91,26 @@ async def execute(
     if result.extensions:
         body["extensions"] = result.extensions
     return Outcome(body, [e["extensions"]["code"] for e in errors])
+
+
+def _lone_surrogate(**parts: Any) -> str | None:
+    """The part of the request that holds a lone surrogate (JSON's ``"\\ud800"`` decodes to
+    one), or None. Nothing downstream can encode such a string: refused up front."""
+    for name, value in parts.items():
+        pending = [value]
+        while pending:  # a loop, not recursion: variables may nest as deep as JSON allows
+            item = pending.pop()
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return name
+            elif isinstance(item, Mapping):
+                pending.extend(item.keys())
+                pending.extend(item.values())
+            elif isinstance(item, list | tuple):
+                pending.extend(item)
+    return None
 
 
 def _refused(message: str) -> Outcome:

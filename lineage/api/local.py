@@ -31,7 +31,7 @@ def run_query(
     operation: str | None,
 ) -> Outcome:
     principal = local_user()
-    audit = AuditLog(audit_path(settings, api))
+    audit = AuditLog(audit_path(settings, api), api.audit_redact)
     audit.open()  # an unwritable audit log stops the query before it reads anything
     try:
         with open_shared(settings, api) as shared:

@@ -32,6 +32,12 @@ def _missing(what: str, node_id: str) -> NotFoundError:
     return NotFoundError(f"no {what} {node_id!r}")
 
 
+def _check_id(node_id: str, what: str) -> None:
+    """An empty id names nothing: the store's id parsers would fail on it as on a bug."""
+    if not node_id:
+        raise BadInputError(f"the {what} id is empty")
+
+
 async def _check_visible(c: RequestContext, node_id: str, what: str) -> None:
     if node_id not in await c.visible([node_id]):
         raise _missing(what, node_id)
@@ -40,6 +46,7 @@ async def _check_visible(c: RequestContext, node_id: str, what: str) -> None:
 async def context_by_id(
     c: RequestContext, node_id: str, type_name: str, what: str
 ) -> model.Context:
+    _check_id(node_id, what)
     found = await c.loaders.contexts.load(node_id)
     if found is None or found.type != type_name:
         raise _missing(what, node_id)
@@ -56,6 +63,7 @@ async def pipeline_by_id(c: RequestContext, node_id: str) -> Pipeline:
 
 
 async def task_by_id(c: RequestContext, node_id: str) -> Task:
+    _check_id(node_id, "task")
     found = await c.loaders.executions.load(node_id)
     if found is None or found.type == LineageType.SNAPSHOT_EXECUTION:
         raise _missing("task", node_id)
@@ -64,6 +72,7 @@ async def task_by_id(c: RequestContext, node_id: str) -> Task:
 
 
 async def artifact_by_id(c: RequestContext, node_id: str) -> Artifact:
+    _check_id(node_id, "artifact")
     found = await c.loaders.artifacts.load(node_id)
     if found is None:
         raise _missing("artifact", node_id)
@@ -72,6 +81,7 @@ async def artifact_by_id(c: RequestContext, node_id: str) -> Artifact:
 
 
 async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
+    _check_id(node_id, "snapshot")
     found = await c.loaders.artifacts.load(node_id)
     if found is None or found.type != LineageType.SNAPSHOT:
         raise _missing("snapshot", node_id)
@@ -82,6 +92,7 @@ async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
 async def require_node(c: RequestContext, node_id: str) -> q.LineageNode:
     """The node as the reader holds it; NOT_FOUND when it is unknown or hidden. The check
     before a walk: the walk reads what it needs, so the typed view is not read."""
+    _check_id(node_id, "lineage node")
     found = (await c.read(c.shared.reader.nodes, [node_id])).get(node_id)
     if found is None or node_id not in await c.visible([node_id]):
         raise _missing("lineage node", node_id)
