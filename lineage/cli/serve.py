@@ -53,9 +53,24 @@ def _check_bind(host: str, auth_enabled: bool) -> str:
     return "auth: off (no token file or JWKS configured); bound to loopback only"
 
 
-def _serve(host: str, port: int, workers: int, banner: list[str]) -> None:
+def connection_limits(api: ApiSettings) -> dict[str, Any]:
+    """uvicorn's bounds on slow and numerous clients, from the settings: the header
+    deadline (our protocol), idle keep-alive and connections at once."""
+    from lineage.api.transport import HeaderDeadlineProtocol
+
+    return {
+        "http": HeaderDeadlineProtocol,
+        "timeout_keep_alive": api.keep_alive_s,
+        "limit_concurrency": api.max_connections,
+    }
+
+
+def _serve(
+    host: str, port: int, workers: int, banner: list[str], api: ApiSettings | None = None
+) -> None:
     import uvicorn
 
+    limits = connection_limits(api or _api_settings())
     for line in banner:
         typer.echo(line)
     if workers > 1:
@@ -67,11 +82,12 @@ def _serve(host: str, port: int, workers: int, banner: list[str]) -> None:
             port=port,
             workers=workers,
             log_level="warning",
+            **limits,
         )
         return
     from lineage.api.app import app_from_env
 
-    uvicorn.run(app_from_env(), host=host, port=port, log_level="warning")
+    uvicorn.run(app_from_env(), host=host, port=port, log_level="warning", **limits)
 
 
 @handle_errors
