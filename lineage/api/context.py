@@ -126,14 +126,17 @@ class Loaders:
         return records
 
     def prime(self, record: RunRecord) -> None:
-        by_execution: dict[str, list[Event]] = defaultdict(list)
-        for event in record.events:
-            by_execution[event.execution].append(event)
+        """Primes the node loaders with the run's nodes, which are whole records.
+
+        Never the event loaders: a run record holds only the events between nodes
+        attributed to the run, not every event of its executions. An image linked to a
+        task later (by pod or registry ingest) is attributed to no run, so priming a
+        task's events from its run would hide its image by one path and not another.
+        """
         for c in record.contexts:
             self.contexts.prime(c.id, c)
         for e in record.executions:
             self.executions.prime(e.id, e)
-            self.events_by_execution.prime(e.id, by_execution.get(e.id, []))
         for a in record.artifacts:
             self.artifacts.prime(a.id, a)
 
