@@ -24,6 +24,7 @@ from lineage.api.auth import Principal
 from lineage.api.limits import Limits
 from lineage.api.scope import ScopedReader, Visibility
 from lineage.errors import NotFoundError
+from lineage.graph.readers import pinned
 from lineage.model import Artifact, Context, EdgeKind, Event, Execution, RunRecord
 from lineage.query.port import LineageReader
 from lineage.query.service import LineageService
@@ -162,6 +163,7 @@ class RequestContext:
     loaders: Loaders
     service: LineageService
     visibility: Visibility | None  # None: the principal sees everything
+    reader: LineageReader  # the request's unscoped reader
     extras: dict[str, Any] = field(default_factory=dict)
     _visible: DataLoader[str, bool] | None = None
     _task_runs: DataLoader[str, list[str]] | None = None
@@ -169,16 +171,20 @@ class RequestContext:
     @classmethod
     def build(cls, shared: Shared, principal: Principal) -> RequestContext:
         visibility = None
-        reader: LineageReader = shared.reader
+        # One reader for the whole request: with the automatic backend, the projection
+        # or MLMD, whichever is current when the request first reads.
+        unscoped = pinned(shared.reader)
+        reader: LineageReader = unscoped
         if not principal.auditor:
-            visibility = Visibility(shared.reader, principal, shared.default_namespace)
-            reader = ScopedReader(shared.reader, visibility)
+            visibility = Visibility(unscoped, principal, shared.default_namespace)
+            reader = ScopedReader(unscoped, visibility)
         return cls(
             shared=shared,
             principal=principal,
             loaders=Loaders(shared.store, shared.blocking),
             service=LineageService(reader),
             visibility=visibility,
+            reader=unscoped,
         )
 
     @property

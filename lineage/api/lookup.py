@@ -82,7 +82,7 @@ async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
 async def require_node(c: RequestContext, node_id: str) -> q.LineageNode:
     """The node as the reader holds it; NOT_FOUND when it is unknown or hidden. The check
     before a walk: the walk reads what it needs, so the typed view is not read."""
-    found = (await c.read(c.shared.reader.nodes, [node_id])).get(node_id)
+    found = (await c.read(c.reader.nodes, [node_id])).get(node_id)
     if found is None or node_id not in await c.visible([node_id]):
         raise _missing("lineage node", node_id)
     return found
