@@ -11,6 +11,7 @@ from lineage.api.connections import PageInfo
 from lineage.api.graph import Edge, NodeRef
 from lineage.api.nodes import Change, DiffCategory, Metric
 from lineage.api.runs import Run
+from lineage.errors import BadInputError
 from lineage.query import traverse
 from lineage.query import types as q
 
@@ -39,6 +40,27 @@ class Impact:
     @strawberry.field
     def nodes(self) -> list[Artifact]:
         return [e.node for e in self.edges]
+
+
+def require_one_source(
+    image_digest: str | None, artifact_id: str | None, snapshot_id: str | None
+) -> None:
+    """The shape of impact's arguments, checked before any of them is looked up: with two
+    sources, one of them unknown, the fault is the request's shape, not the unknown id."""
+    given = [
+        name
+        for name, value in (
+            ("imageDigest", image_digest),
+            ("artifactId", artifact_id),
+            ("snapshotId", snapshot_id),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise BadInputError(
+            "impact starts from exactly one source (imageDigest, artifactId or snapshotId), "
+            f"got {' and '.join(given) if given else 'none'}"
+        )
 
 
 async def impact_of(c: RequestContext, answer: q.ImpactAnswer, after: str | None) -> Impact:

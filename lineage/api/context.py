@@ -24,6 +24,7 @@ from lineage.api.auth import Principal
 from lineage.api.limits import Limits
 from lineage.api.scope import ScopedReader, Visibility
 from lineage.errors import NotFoundError
+from lineage.graph.readers import pinned
 from lineage.model import Artifact, Context, EdgeKind, Event, Execution, RunRecord
 from lineage.query.port import LineageReader
 from lineage.query.service import LineageService
@@ -126,14 +127,17 @@ class Loaders:
         return records
 
     def prime(self, record: RunRecord) -> None:
-        by_execution: dict[str, list[Event]] = defaultdict(list)
-        for event in record.events:
-            by_execution[event.execution].append(event)
+        """Primes the node loaders with the run's nodes, which are whole records.
+
+        Never the event loaders: a run record holds only the events between nodes
+        attributed to the run, not every event of its executions. An image linked to a
+        task later (by pod or registry ingest) is attributed to no run, so priming a
+        task's events from its run would hide its image by one path and not another.
+        """
         for c in record.contexts:
             self.contexts.prime(c.id, c)
         for e in record.executions:
             self.executions.prime(e.id, e)
-            self.events_by_execution.prime(e.id, by_execution.get(e.id, []))
         for a in record.artifacts:
             self.artifacts.prime(a.id, a)
 
@@ -159,6 +163,7 @@ class RequestContext:
     loaders: Loaders
     service: LineageService
     visibility: Visibility | None  # None: the principal sees everything
+    reader: LineageReader  # the request's unscoped reader
     extras: dict[str, Any] = field(default_factory=dict)
     _visible: DataLoader[str, bool] | None = None
     _task_runs: DataLoader[str, list[str]] | None = None
@@ -166,16 +171,20 @@ class RequestContext:
     @classmethod
     def build(cls, shared: Shared, principal: Principal) -> RequestContext:
         visibility = None
-        reader: LineageReader = shared.reader
+        # One reader for the whole request: with the automatic backend, the projection
+        # or MLMD, whichever is current when the request first reads.
+        unscoped = pinned(shared.reader)
+        reader: LineageReader = unscoped
         if not principal.auditor:
-            visibility = Visibility(shared.reader, principal, shared.default_namespace)
-            reader = ScopedReader(shared.reader, visibility)
+            visibility = Visibility(unscoped, principal, shared.default_namespace)
+            reader = ScopedReader(unscoped, visibility)
         return cls(
             shared=shared,
             principal=principal,
             loaders=Loaders(shared.store, shared.blocking),
             service=LineageService(reader),
             visibility=visibility,
+            reader=unscoped,
         )
 
     @property

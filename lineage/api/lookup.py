@@ -93,7 +93,7 @@ async def require_node(c: RequestContext, node_id: str) -> q.LineageNode:
     """The node as the reader holds it; NOT_FOUND when it is unknown or hidden. The check
     before a walk: the walk reads what it needs, so the typed view is not read."""
     _check_id(node_id, "lineage node")
-    found = (await c.read(c.shared.reader.nodes, [node_id])).get(node_id)
+    found = (await c.read(c.reader.nodes, [node_id])).get(node_id)
     if found is None or node_id not in await c.visible([node_id]):
         raise _missing("lineage node", node_id)
     return found
@@ -147,6 +147,26 @@ def _model_for(record: model.RunRecord, metrics: model.Artifact) -> model.Artifa
     return next(iter(models.values())) if len(models) == 1 else None
 
 
+async def _require_pipeline(c: RequestContext, pipeline: str) -> None:
+    """NOT_FOUND unless a visible pipeline has this id or name (as runs(pipeline:) names it).
+
+    Pipelines are few next to runs, so they are scanned by the same bounded scan; a scan
+    that ends at its budget without a match cannot tell, and lets the empty answer stand.
+    """
+
+    async def fetch(token: str | None, size: int) -> Page[model.Context]:
+        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE, size, token)
+
+    async def keep(rows: Sequence[model.Context]) -> list[bool]:
+        named = [r.id for r in rows if pipeline_matches([r.id], pipeline)]
+        visible = await c.visible(named)
+        return [r.id in visible for r in rows]
+
+    found = await scan("pipelines", fetch, keep, 1, None, c.limits.max_scan)
+    if not found.items and not found.has_next:
+        raise _missing("pipeline", pipeline)
+
+
 async def rank_models(
     c: RequestContext, pipeline: str, metric: str, order: Order, first: int
 ) -> ModelRanking:
@@ -165,6 +185,9 @@ async def rank_models(
     # A sweep is many runs of one pipeline: read them all, up to the scan budget.
     budget = c.limits.max_scan // 10
     runs = await scan("rank", fetch, keep, budget, None, c.limits.max_scan)
+    if not runs.items:
+        # No run of it: an empty ranking only if the pipeline exists (and is visible).
+        await _require_pipeline(c, pipeline)
     records = await c.loaders.runs.load_many([row.id for row, _ in runs.items])
     ranked: list[RankedModel] = []
     for (row, _), record in zip(runs.items, records, strict=True):

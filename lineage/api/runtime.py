@@ -2,7 +2,8 @@
 
 Called by the app's lifespan and by ``lineage query``, never at import. The
 reader is chosen as every other face chooses it (``lineage.graph.readers``):
-Neo4j when configured and synced, MLMD otherwise.
+Neo4j when configured and its projection is current with the store, MLMD otherwise;
+a server chooses again for every request.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def open_shared(
     with ExitStack() as stack:
         store = open_store(settings)
         stack.callback(store.close)
-        reader = stack.enter_context(open_reader(settings, notice=notice))
+        # A server outlives any one sync: the automatic backend chooses per request.
+        reader = stack.enter_context(open_reader(settings, notice=notice, per_request=True))
         # One MLMD connection is not safe across threads; a gRPC client and the Neo4j
         # driver (a session per call) are.
         capacity = 8 if isinstance(settings.store, GrpcStoreConfig) else 1

@@ -24,6 +24,7 @@ from lineage.api.analysis import (
     SourceDiff,
     SpecDiff,
     impact_of,
+    require_one_source,
 )
 from lineage.api.artifacts import Artifact, ArtifactConnection, Snapshot, list_artifacts
 from lineage.api.context import RequestContext
@@ -174,6 +175,7 @@ class Query:
         as_of: datetime | None = None,
     ) -> Impact:
         c = ctx(info)
+        require_one_source(image_digest, artifact_id, snapshot_id)
         c.limits.check_page(first)
         for given in (artifact_id, snapshot_id):
             if given is not None:

@@ -126,3 +126,43 @@ def test_as_of_cuts_what_was_recorded_later(
 def test_impact_needs_exactly_one_source(client: TestClient) -> None:
     answer = gql(client, "{ impact { totalCount } }")
     assert codes(answer) == ["BAD_REQUEST"]
+
+
+def test_impact_checks_its_arguments_before_looking_any_up(
+    client: TestClient, store: MlmdStore, world: World
+) -> None:
+    """Two sources are a malformed request whether or not either exists: the shape is
+    checked first, so the answer never depends on which id happens to be unknown."""
+    known = model_of(store, world.run_of("training")).id
+    query = (
+        "query I($d: String, $a: ID, $s: ID) "
+        "{ impact(imageDigest: $d, artifactId: $a, snapshotId: $s) { totalCount } }"
+    )
+    unknown = "artifact:gs://nowhere/none"
+    for variables in (
+        {"d": IMAGE_A, "a": unknown},
+        {"d": "sha256:" + "0" * 64, "a": known},
+        {"a": unknown, "s": "snapshot:sha256:" + "0" * 64},
+        {"d": IMAGE_A, "a": known, "s": world.snapshot},
+    ):
+        answer = gql(client, query, variables)
+        assert codes(answer) == ["BAD_REQUEST"], (variables, answer)
+        assert "exactly one source" in answer["errors"][0]["message"]
+    # One unknown source alone is still NOT_FOUND.
+    assert codes(gql(client, query, {"a": unknown})) == ["NOT_FOUND"]
+
+
+def test_best_models_of_an_unknown_pipeline_is_not_found(client: TestClient) -> None:
+    query = (
+        'query B($p: String!) { bestModels(pipeline: $p, metric: "accuracy") '
+        "{ runsScanned models { value } } }"
+    )
+    for unknown in ("no-such-pipeline", "pipeline:local/no-such-pipeline"):
+        answer = gql(client, query, {"p": unknown})
+        assert codes(answer) == ["NOT_FOUND"], answer
+        assert unknown in answer["errors"][0]["message"]
+    # Known by name, by namespaced name and by id: ranked, not NOT_FOUND.
+    for known in ("sweep", f"{TEAM_B}/scoring", f"pipeline:{TEAM_B}/scoring"):
+        answer = gql(client, query, {"p": known})
+        assert not answer.get("errors"), (known, answer)
+        assert answer["data"]["bestModels"]["runsScanned"] >= 1
