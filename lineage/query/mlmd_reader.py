@@ -7,6 +7,7 @@ their far ends, and applies the shared projection rules to them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,10 @@ from lineage.query.mlmd_rows import Row, rows_for
 from lineage.query.port import Expansion, Reach
 from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
 from lineage.store.mlmd import MlmdStore
+
+# A digest (sha256:<hex>) or an image id (image:<repository>@<digest>), or a prefix of one:
+# the characters of OCI references, none of which means anything in MLMD's filter syntax.
+IMAGE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}")
 
 _EVENT_EDGES = frozenset(
     {EdgeKind.INPUT, EdgeKind.OUTPUT, EdgeKind.USES_IMAGE, EdgeKind.SNAPSHOT_OF}
@@ -64,11 +69,15 @@ class MlmdReader:
     def find_images(self, digest: str, as_of_ms: int | None = None) -> list[LineageNode]:
         from lineage.model import LineageType
 
-        type_id = self.rows.type_id("artifact", LineageType.IMAGE)
-        if type_id is None or not digest:
+        if not IMAGE_KEY.fullmatch(digest):
+            # Only a digest or an image id goes into the filter below, never other text;
+            # anything else names no image (as in the Neo4j reader, which finds none).
             return []
-        text = digest.replace("'", "''")
-        # LIKE has no portable escape; the prefix match is checked again below.
+        type_id = self.rows.type_id("artifact", LineageType.IMAGE)
+        if type_id is None:
+            return []
+        text = digest
+        # LIKE's wildcard `_` may match more; the prefix match is checked again below.
         query = (
             f"type_id = {type_id} AND (custom_properties.digest.string_value = '{text}' "
             f"OR external_id LIKE '{text}%')"

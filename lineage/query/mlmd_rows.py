@@ -181,7 +181,9 @@ class MlmdRows:
         """Executions whose string property ``key`` holds one of ``ids`` (reverse references)."""
         out: dict[int, Row] = {}
         for chunk in chunks(sorted(set(ids)), 200):
-            values = ", ".join(_quote(i) for i in chunk)
+            values = ", ".join(q for q in map(literal, chunk) if q is not None)
+            if not values:
+                continue
             out.update(
                 self.filter_executions(f"custom_properties.{key}.string_value IN ({values})")
             )
@@ -222,10 +224,13 @@ class MlmdRows:
                     found.update((c.row, c) for c in ctx_list if c.type == run_type)
             return [found[k] for k in sorted(found)]
         out: dict[int, Row] = {}
+        quoted = literal(run_type)
+        if quoted is None:
+            return []
         for chunk in chunks(sorted(set(rows))):
             members = ", ".join(map(str, chunk))
             opts = metadata_store.ListOptions(
-                filter_query=f"type = {_quote(run_type)} AND executions_a.id IN ({members})"
+                filter_query=f"type = {quoted} AND executions_a.id IN ({members})"
             )
             for proto in self.mlmd.get_contexts(list_options=opts):
                 out[int(proto.id)] = self.wrap("context", proto)
@@ -249,8 +254,17 @@ def _mlmd_ref(node_id: str) -> tuple[Cls, int] | None:
     return None
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def literal(value: str) -> str | None:
+    """``value`` as a string literal of MLMD's filter syntax, or None when it cannot be one.
+
+    The filter parser reads backslash escapes (doubling a quote, as SQL does, lets
+    ``\\'`` close the literal early), so a quote is escaped with a backslash. A value
+    holding a backslash or an unprintable character never compares equal through the
+    filter anyway; it is left out rather than risk a literal that means something else.
+    """
+    if "\\" in value or not value.isprintable():
+        return None
+    return "'" + value.replace("'", "\\'") + "'"
 
 
 def rows_for(source: Any) -> MlmdRows:

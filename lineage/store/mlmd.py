@@ -284,17 +284,23 @@ class MlmdStore:
     def _page(
         self,
         fetch: Callable[..., list[T]],
+        known_types: Callable[[], list[Any]],
         type: str | None,
         page_size: int,
         page_token: str | None,
-    ) -> tuple[list[T], str | None]:
+    ) -> Page[T]:
         # Keyset paging on the row id: stable while writers append, and cheap at depth.
+        # Nothing from the caller is spliced into MLMD's filter text: the token must be
+        # a row id, and a type name becomes the id of a type this store knows.
         if page_size < 1:
             raise BadInputError(f"page_size must be at least 1, got {page_size}")
-        after = int(page_token) if page_token else 0
+        after = _row_token(page_token)
         query = f"id > {after}"
         if type is not None:
-            query += f" AND type = '{type.replace(chr(39), chr(39) * 2)}'"
+            type_id = next((int(t.id) for t in known_types() if t.name == type), None)
+            if type_id is None:
+                return Page([], None)  # no type of that name, so nothing of that type
+            query += f" AND type_id = {type_id}"
         opts = metadata_store.ListOptions(
             limit=page_size + 1,
             order_by=metadata_store.OrderByField.ID,
@@ -304,26 +310,33 @@ class MlmdStore:
         rows = fetch(list_options=opts)
         more = len(rows) > page_size
         rows = rows[:page_size]
-        return rows, (str(rows[-1].id) if more else None)  # type: ignore[attr-defined]
+        keys = [str(r.id) for r in rows]  # type: ignore[attr-defined]
+        return Page(rows, keys[-1] if more else None, keys)
 
     def list_contexts(
         self, type: str | None = None, page_size: int = 100, page_token: str | None = None
     ) -> Page[Context]:
         self.flush_parent_links()
-        rows, token = self._page(self.mlmd.get_contexts, type, page_size, page_token)
-        return Page([self._ctx(p) for p in rows], token)
+        page = self._page(
+            self.mlmd.get_contexts, self.mlmd.get_context_types, type, page_size, page_token
+        )
+        return Page([self._ctx(p) for p in page.items], page.next_page_token, page.item_tokens)
 
     def list_executions(
         self, type: str | None = None, page_size: int = 100, page_token: str | None = None
     ) -> Page[Execution]:
-        rows, token = self._page(self.mlmd.get_executions, type, page_size, page_token)
-        return Page([self._ex(p) for p in rows], token)
+        page = self._page(
+            self.mlmd.get_executions, self.mlmd.get_execution_types, type, page_size, page_token
+        )
+        return Page([self._ex(p) for p in page.items], page.next_page_token, page.item_tokens)
 
     def list_artifacts(
         self, type: str | None = None, page_size: int = 100, page_token: str | None = None
     ) -> Page[Artifact]:
-        rows, token = self._page(self.mlmd.get_artifacts, type, page_size, page_token)
-        return Page([self._art(p) for p in rows], token)
+        page = self._page(
+            self.mlmd.get_artifacts, self.mlmd.get_artifact_types, type, page_size, page_token
+        )
+        return Page([self._art(p) for p in page.items], page.next_page_token, page.item_tokens)
 
     def get_events(
         self, execution_ids: Sequence[str] = (), artifact_ids: Sequence[str] = ()
@@ -455,3 +468,12 @@ def _positions(flags: list[bool]) -> dict[int, int]:
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
     for start in range(0, len(ids), _BATCH):
         yield ids[start : start + _BATCH]
+
+
+def _row_token(token: str | None) -> int:
+    """The row id a page token names; anything else is refused, never put in a filter."""
+    if not token:
+        return 0
+    if not (token.isascii() and token.isdigit() and len(token) <= 18):
+        raise BadInputError(f"page token {token!r} is not a token this store handed out")
+    return int(token)

@@ -28,6 +28,9 @@ class Stamp:
 class Page(Generic[T]):
     items: list[T]
     next_page_token: str | None  # None on the last page
+    # The token that resumes right after each item (keyset paging from any item), when
+    # the store can give it; empty when it cannot.
+    item_tokens: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
