@@ -52,7 +52,8 @@ def open_sqlite(path: Path) -> MlmdStore:
 
 
 def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not SQLite before MLMD sees it: MLMD's error says only 'INTERNAL'."""
+    """Refuse a file that is not SQLite, or damaged, before MLMD sees it: MLMD's error says
+    only 'INTERNAL'. A hot journal left by a killed writer is rolled back first."""
     try:
         with path.open("rb") as handle:
             head = handle.read(len(_SQLITE_MAGIC))
@@ -63,8 +64,13 @@ def _check_sqlite_file(path: Path) -> None:
             f"{path} is not a SQLite database (corrupt or another file); "
             "move it aside or point LINEAGE_HOME elsewhere"
         )
+    # A process killed mid-transaction leaves a hot rollback journal. Only a read-write
+    # connection may roll it back (a read-only one fails with "attempt to write a
+    # readonly database"), and rolling back is SQLite's own recovery, which loses nothing
+    # that was committed: so open read-write when the file allows it, and check after.
+    mode = "rw" if os.access(path, os.W_OK) else "ro"
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{path}?mode={mode}", uri=True)
         try:
             row = conn.execute("PRAGMA quick_check").fetchone()
         finally:
