@@ -1,9 +1,9 @@
 """``lineage ingest mlmd``: import a store KFP's v2 backend wrote, run by run.
 
-Each KFP run (a ``system.PipelineRun`` context) becomes one RunRecord, written in one
-transaction; contexts of other MLMD users become one record each, and nodes that belong
-to no context are recorded on their own. See mlmd_ids for the ids, mlmd_records for the
-records.
+Each run (KFP's ``system.PipelineRun`` context, TFX's ``pipeline_run``: see tfx_mlmd)
+becomes one RunRecord, written in one transaction; contexts of other MLMD users become
+one record each, and nodes that belong to no context are recorded on their own. See
+mlmd_ids for the ids, mlmd_records for the records.
 
 Incremental: a watermark per source (store state ``ingest:mlmd:<source>``) keeps the
 newest ``last_update_time_since_epoch`` seen and which nodes carried it. The next ingest
@@ -22,6 +22,7 @@ from typing import Any
 
 from ml_metadata.proto import metadata_store_pb2 as pb
 
+from lineage.ingest import tfx_mlmd as tfx
 from lineage.ingest.mlmd_ids import context_id
 from lineage.ingest.mlmd_read import HighWater, SourceReader
 from lineage.ingest.mlmd_records import RecordBuilder
@@ -113,10 +114,10 @@ class KfpMlmdIngest:
 
     def _context_units(self, contexts: list[pb.Context]) -> list[Unit]:
         """Runs first, then other contexts with parents before children."""
-        runs = [c for c in contexts if c.type == KfpType.PIPELINE_RUN]
+        runs = [c for c in contexts if tfx.is_run(c.type)]
         others: list[pb.Context] = []
         for ctx in contexts:
-            if ctx.type == KfpType.PIPELINE_RUN:
+            if tfx.is_run(ctx.type):
                 continue
             # A KFP pipeline context is written with each of its runs.
             if ctx.type == KfpType.PIPELINE and self.reader.children(ctx.id):
@@ -137,7 +138,7 @@ class KfpMlmdIngest:
         ]
 
     def _run_unit(self, ctx: pb.Context) -> Unit:
-        return Unit(f"ctx:{ctx.id}", context_id(ctx), partial(self.builder.kfp_run, ctx))
+        return Unit(f"ctx:{ctx.id}", context_id(ctx), partial(self.builder.run, ctx))
 
     def _orphan_units(self, executions: set[int], artifacts: set[int]) -> list[Unit]:
         """Nodes in no context, confirmed one by one with the source."""
@@ -222,7 +223,7 @@ class KfpMlmdIngest:
     @staticmethod
     def _attribute(contexts: list[pb.Context], out: _Affected, orphans: set[int], row: int) -> None:
         """A changed node re-reads its run; outside KFP runs, every context it is in."""
-        runs = [c.id for c in contexts if c.type == KfpType.PIPELINE_RUN]
+        runs = [c.id for c in contexts if tfx.is_run(c.type)]
         if runs:
             out.contexts.update(runs)
         elif contexts:

@@ -5,8 +5,9 @@ says something better:
 
 - a node's own ``external_id`` wins (the source declared its identity);
 - a ``system.PipelineRun`` context is ``run:<name>`` (KFP names it after the run id), a
-  ``system.Pipeline`` context ``pipeline:<name>``, any other context ``context:<type>/<name>``
-  (MLMD keeps context names unique per type);
+  ``system.Pipeline`` context ``pipeline:<name>`` (TFX's ``pipeline_run`` and ``pipeline``
+  likewise, see tfx_mlmd), any other context ``context:<type>/<name>`` (MLMD keeps
+  context names unique per type);
 - an execution of a KFP run is ``task:<run>/<path>``: the ``parent_dag_id`` chain of
   ``task_name``s, each with ``[iteration_index]`` inside a loop; the root DAG is the empty path;
 - an artifact is named by its URI; when the source holds several artifacts at one URI (an
@@ -24,6 +25,7 @@ from typing import Any
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage.errors import BadInputError
+from lineage.ingest import tfx_mlmd as tfx
 from lineage.model import KfpType, artifact_id, pipeline_id, run_id, task_id
 
 ROOT_PATH = ""
@@ -54,9 +56,9 @@ def str_prop(node: Any, key: str) -> str:
 def context_id(ctx: pb.Context) -> str:
     if ctx.external_id:
         return str(ctx.external_id)
-    if ctx.type == KfpType.PIPELINE_RUN:
+    if tfx.is_run(ctx.type):
         return run_id(ctx.name)
-    if ctx.type == KfpType.PIPELINE:
+    if tfx.is_pipeline(ctx.type):
         return pipeline_id(ctx.name)
     return f"context:{ctx.type}/{ctx.name}"
 

@@ -41,6 +41,14 @@ class SourceReader:
     def __init__(self, mlmd: metadata_store.MetadataStore, ghosts: Ghosts | None = None) -> None:
         self.mlmd = mlmd
         self.ghosts = ghosts or Ghosts()
+        self._context_types: list[str] | None = None
+
+    def context_types(self) -> list[str]:
+        """The names of the context types the source registered (read once)."""
+        if self._context_types is None:
+            found = self._call("listing context types", self.mlmd.get_context_types)
+            self._context_types = sorted(str(t.name) for t in found)
+        return self._context_types
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:

@@ -20,6 +20,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage.errors import BadInputError
 from lineage.ingest import mlmd_ids as ids
+from lineage.ingest import tfx_mlmd as tfx
 from lineage.ingest.mlmd_read import SourceReader
 from lineage.model import (
     Artifact,
@@ -58,10 +59,48 @@ class RecordBuilder:
     _artifact_events: dict[int, list[pb.Event]] = field(default_factory=dict)
     _known_executions: set[int] = field(default_factory=set)
     _uri_rows: dict[str, list[int]] = field(default_factory=dict)
+    # Names TFX gave executions: kept as a property, not as the stored name (see tfx_mlmd).
+    _renamed: set[int] = field(default_factory=set)
+    _tfx: bool | None = None
+
+    @property
+    def tfx(self) -> bool:
+        """Whether the source is a TFX store (its model types then map to system.Model)."""
+        if self._tfx is None:
+            self._tfx = tfx.is_tfx_store(self.reader.context_types())
+        return self._tfx
 
     # --- units ---------------------------------------------------------------
 
+    def run(self, ctx: pb.Context) -> RunRecord:
+        """A run context, by the conventions of the tool that wrote it."""
+        return self.tfx_run(ctx) if ctx.type == tfx.PIPELINE_RUN else self.kfp_run(ctx)
+
+    def tfx_run(self, ctx: pb.Context) -> RunRecord:
+        """A TFX ``pipeline_run``: each execution a task named after its node."""
+        label = ids.context_id(ctx)
+        executions, artifacts = self._members(ctx.id, label)
+        links = {ex.id: self.reader.contexts_of_execution(ex.id) for ex in executions}
+        pipelines = {c.id: c for found in links.values() for c in found if c.type == tfx.PIPELINE}
+        pipelines.update((p.id, p) for p in self.reader.parents(ctx.id) if tfx.is_pipeline(p.type))
+        pipeline = min(pipelines.values(), key=lambda c: c.id).name if pipelines else None
+        nodes = {
+            ex.id: tfx.node_of(ex, [c for c in links[ex.id] if c.type == tfx.NODE], pipeline)
+            for ex in executions
+        }
+        external = {ex.id: str(ex.external_id) for ex in executions if ex.external_id}
+        task_ids = tfx.run_task_ids(ctx.name, nodes, external)
+        self._run_tasks[ctx.id] = task_ids
+        extra: dict[int, dict[str, PropertyValue]] = {}
+        for ex in executions:
+            name = ex.name if ex.HasField("name") and ex.name else None
+            extra[ex.id] = tfx.task_properties(read_properties(ex), nodes[ex.id], name)
+            self._renamed.add(ex.id)
+        contexts = self._contexts_of_run(ctx, list(pipelines.values()))
+        return self._assemble(label, contexts, executions, task_ids, extra, artifacts)
+
     def kfp_run(self, ctx: pb.Context) -> RunRecord:
+        """A KFP ``system.PipelineRun``: task ids from the ``parent_dag_id`` chains."""
         run = ctx.name
         label = ids.context_id(ctx)
         executions, artifacts = self._members(ctx.id, label)
@@ -82,12 +121,24 @@ class RecordBuilder:
         return self._assemble(label, contexts, executions, task_ids, extra, artifacts)
 
     def context(self, ctx: pb.Context) -> RunRecord:
-        """Any context other than a KFP run: kept with its type, its members and its parents."""
+        """Any context other than a run: kept with its type, its members and its parents.
+
+        Members that are in a run were written with their run, under their task ids; a
+        context that also holds them (TFX's ``pipeline`` and ``node``) keeps the others."""
         parents = tuple(ids.context_id(p) for p in self.reader.parents(ctx.id))
-        [record_ctx] = self._keep_stored(
-            [Context(ids.context_id(ctx), ctx.type, ctx.name, read_properties(ctx), parents)]
-        )
+        [record_ctx] = self._keep_stored([self._context(ctx, parents)])
         executions, artifacts = self._members(ctx.id, record_ctx.id)
+        if ctx.type in (tfx.PIPELINE, tfx.NODE):
+            executions = [
+                ex
+                for ex in executions
+                if not any(tfx.is_run(c.type) for c in self.reader.contexts_of_execution(ex.id))
+            ]
+            artifacts = [
+                a
+                for a in artifacts
+                if not any(tfx.is_run(c.type) for c in self.reader.contexts_of_artifact(a.id))
+            ]
         ex_ids = {ex.id: ids.generic_execution_id(ex, self.source_key) for ex in executions}
         return self._assemble(record_ctx.id, [record_ctx], executions, ex_ids, {}, artifacts)
 
@@ -104,7 +155,7 @@ class RecordBuilder:
         arts = self.reader.artifacts_by_id(rows)
         self.claimed_artifacts.update(a.id for a in arts)
         art_ids = self._artifact_ids(arts)
-        return RunRecord(artifacts=tuple(self._artifact(a, art_ids[a.id]) for a in arts))
+        return RunRecord(artifacts=tuple(self._artifact(a, art_ids[a.id], self.tfx) for a in arts))
 
     # --- parts -----------------------------------------------------------------
 
@@ -127,18 +178,19 @@ class RecordBuilder:
         self.claimed_artifacts.update(a.id for a in artifacts)
         return executions, artifacts
 
-    def _contexts_of_run(self, ctx: pb.Context) -> list[Context]:
-        parents = [
-            Context(ids.context_id(p), p.type, p.name, read_properties(p))
-            for p in self.reader.parents(ctx.id)
-        ]
-        run_ctx = Context(
-            ids.context_id(ctx),
-            ctx.type,
-            ctx.name,
-            read_properties(ctx),
-            tuple(p.id for p in parents),
-        )
+    @staticmethod
+    def _context(ctx: pb.Context, parents: tuple[str, ...] = ()) -> Context:
+        stored_type = tfx.context_type(ctx.type)
+        props = tfx.with_source_type(read_properties(ctx), ctx.type, stored_type)
+        return Context(ids.context_id(ctx), stored_type, ctx.name, props, parents)
+
+    def _contexts_of_run(self, ctx: pb.Context, more: Sequence[pb.Context] = ()) -> list[Context]:
+        """The run and its parents: those the source links, and ``more`` (TFX links a run
+        to its pipeline only through the executions both contexts hold)."""
+        found = {p.id: p for p in self.reader.parents(ctx.id)}
+        found.update((p.id, p) for p in more)
+        parents = [self._context(p) for p in sorted(found.values(), key=lambda p: p.id)]
+        run_ctx = self._context(ctx, tuple(dict.fromkeys(p.id for p in parents)))
         return self._keep_stored([*parents, run_ctx])
 
     def _keep_stored(self, contexts: list[Context]) -> list[Context]:
@@ -173,7 +225,7 @@ class RecordBuilder:
             return str(found[0].external_id)
         for ctx in self.reader.contexts_of_execution(original):
             if ctx.type != KfpType.PIPELINE_RUN:
-                continue
+                continue  # KFP's cache: TFX records no cached_execution_id
             if ctx.id not in self._run_tasks:
                 try:
                     self._run_tasks[ctx.id] = ids.run_task_ids(
@@ -236,9 +288,10 @@ class RecordBuilder:
         return RunRecord(
             contexts=tuple(contexts),
             executions=tuple(
-                self._execution(ex, ex_ids[ex.id], extra.get(ex.id, {})) for ex in executions
+                self._execution(ex, ex_ids[ex.id], extra.get(ex.id, {}), ex.id in self._renamed)
+                for ex in executions
             ),
-            artifacts=tuple(self._artifact(a, art_ids[a.id]) for a in arts.values()),
+            artifacts=tuple(self._artifact(a, art_ids[a.id], self.tfx) for a in arts.values()),
             events=tuple(
                 Event(
                     ex_ids[e.execution_id],
@@ -260,23 +313,25 @@ class RecordBuilder:
         return [e for r in rows for e in self._artifact_events[r]]
 
     @staticmethod
-    def _execution(ex: pb.Execution, ex_id: str, extra: Properties) -> Execution:
+    def _execution(ex: pb.Execution, ex_id: str, extra: Properties, renamed: bool) -> Execution:
         props = {**read_properties(ex), **extra}
+        named = ex.HasField("name") and ex.name and not renamed
         return Execution(
             ex_id,
             ex.type,
-            ex.name if ex.HasField("name") and ex.name else None,
+            ex.name if named else None,
             ExecutionState(pb.Execution.State.Name(ex.last_known_state)),
             props,
         )
 
     @staticmethod
-    def _artifact(art: pb.Artifact, art_id: str) -> Artifact:
+    def _artifact(art: pb.Artifact, art_id: str, from_tfx: bool) -> Artifact:
+        stored_type = tfx.artifact_type(art.type, from_tfx)
         return Artifact(
             art_id,
-            art.type,
+            stored_type,
             art.uri,
             art.name if art.HasField("name") and art.name else None,
             ArtifactState(pb.Artifact.State.Name(art.state)),
-            read_properties(art),
+            tfx.with_source_type(read_properties(art), art.type, stored_type),
         )

@@ -1,5 +1,7 @@
 """Stores written by other MLMD users (TFX's type names and typed properties, no external
-ids, nodes outside any KFP run or outside any context) import whole, types as they are."""
+ids, nodes outside any run or outside any context) import whole. TFX's runs, pipelines
+and models take the roles KFP's types name (lineage.ingest.tfx_mlmd); every other type
+is kept as it is."""
 
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ def _tfx_store(path: Path) -> dict[str, int]:
     }
 
 
-def test_a_tfx_store_imports_whole_with_its_own_types(fast_tmp: Path) -> None:
+def test_a_tfx_store_imports_whole_in_the_roles_of_its_types(fast_tmp: Path) -> None:
     source = fast_tmp / "tfx.sqlite"
     _tfx_store(source)
     store = open_home(fast_tmp / "home")
@@ -123,18 +125,23 @@ def test_a_tfx_store_imports_whole_with_its_own_types(fast_tmp: Path) -> None:
         want["Event"],
     )
     for type_name in (
-        "pipeline",
-        "pipeline_run",
+        "system.Pipeline",
+        "system.PipelineRun",
         "node",
         "Examples",
-        "Model",
+        "system.Model",
         TRAINER,
         EXAMPLE_GEN,
     ):
         assert counts.by_type[type_name] >= 1, type_name
-    [run] = store.get_contexts(["context:pipeline_run/taxi-20240501"])
-    assert run.parents == ("context:pipeline/taxi",)
+    [run] = store.get_contexts(["run:taxi-20240501"])
+    assert run.parents == ("pipeline:taxi",)
     assert run.properties["pipeline_name"] == "taxi"  # a typed property, kept
+    assert run.properties["source_type"] == "pipeline_run"
+    [trainer] = store.get_executions(["task:taxi-20240501/Trainer"])
+    assert (trainer.type, trainer.properties["task_name"]) == (TRAINER, "Trainer")
+    [model] = store.get_artifacts(["artifact:/tfx/taxi/Trainer/model/2"])
+    assert (model.type, model.properties["source_type"]) == ("system.Model", "Model")
     [examples] = store.get_artifacts(["artifact:/tfx/taxi/CsvExampleGen/examples/1"])
     assert (examples.type, examples.properties["span"]) == ("Examples", 0)
     store.close()
@@ -153,9 +160,9 @@ def test_nodes_outside_any_context_are_recorded_on_their_own(fast_tmp: Path) -> 
     [stats] = store.get_artifacts([stats_id])
     assert (stats.type, stats.properties["num_examples"]) == ("ExampleStatistics", 1000)
     assert store.get_artifacts(["artifact:/tfx/scratch/model"])
-    # Unnamed executions in contexts get a source-qualified row id, the same in each context.
+    # An execution of a run is its task, written once whatever other contexts hold it.
     trainers = [e for e in store.list_executions(TRAINER).items if e.id != lone.id]
-    assert len(trainers) == 1 and trainers[0].id.endswith(f"/{rows['trainer']}")
+    assert [t.id for t in trainers] == ["task:taxi-20240501/Trainer"]
     again = ingest(source, store, full=True)
     assert (again.written, again.failed) == (0, 0)
     store.close()
