@@ -21,6 +21,9 @@ from lineage.api.nodes import (
     parameters_of,
     text,
 )
+from lineage.errors import BadInputError
+from lineage.images.lineage import ran_reference
+from lineage.images.reference import parse_reference
 from lineage.model import Event, EventType, LineageType
 
 if TYPE_CHECKING:
@@ -30,6 +33,14 @@ if TYPE_CHECKING:
 ArtifactRef = Annotated["Artifact", strawberry.lazy("lineage.api.artifacts")]
 RunRef = Annotated["Run", strawberry.lazy("lineage.api.runs")]
 Info = strawberry.Info[RequestContext, None]
+
+
+def _tag_of(reference: str) -> str | None:
+    """The tag of the reference a task ran; None when it ran a digest alone."""
+    try:
+        return parse_reference(reference).tag
+    except BadInputError:
+        return None
 
 
 @strawberry.type(description="A container image: by digest once resolved, else as KFP named it.")
@@ -45,7 +56,9 @@ class Image:
     )
 
     @classmethod
-    def of(cls, a: model.Artifact, how: str | None = None) -> Image:
+    def of(cls, a: model.Artifact, how: str | None = None, ran: str | None = None) -> Image:
+        """``ran``: the reference the task ran, whose tag is the task's own (one digest is
+        often pushed under several tags); else the tag the node was recorded with."""
         repository = text(a.properties, "repository")
         digest = text(a.properties, "digest")
         if (repository is None or digest is None) and "@" in a.id:
@@ -55,7 +68,7 @@ class Image:
             id=strawberry.ID(a.id),
             reference=f"{repository}@{digest}",
             repository=repository,
-            tag=text(a.properties, "tag"),
+            tag=_tag_of(ran) if ran else text(a.properties, "tag"),
             digest=digest,
             known_by=how,
         )
@@ -132,7 +145,9 @@ class Task(LineageNode):
         for event, artifact in await _linked(c, self.id, EventType.INPUT):
             if artifact.type == LineageType.IMAGE:
                 how = event.path[1] if len(event.path) > 1 else None
-                return Image.of(artifact, str(how) if how is not None else None)
+                return Image.of(
+                    artifact, str(how) if how is not None else None, ran_reference(event)
+                )
         reference = text(self.properties, "image")
         return Image.unresolved(reference) if reference else None
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from lineage.cli.common import handle_errors, open_store
+from lineage.cli.digest_options import DIGEST, ENDPOINT, MAX_SIZE, digest_options, digesting
 from lineage.cli.ingest import app
 from lineage.cli.ingest_output import finish, progress_bar
 from lineage.errors import ConfigError
@@ -45,19 +46,24 @@ def ingest_kfp(
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds per request."),
     full: bool = typer.Option(False, "--full", help="Ignore the watermark and read everything."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    digest_artifacts: bool = DIGEST,
+    digest_max_size: str = MAX_SIZE,
+    artifact_endpoint: str | None = ENDPOINT,
 ) -> None:
     """Record pipeline versions, and join run state, parameters, experiment and schedule
     onto the runs' lineage (native tasks and artifacts too, on releases without MLMD)."""
     from lineage.ingest.api_client import KfpApiClient
     from lineage.ingest.kfp_api import KfpApiIngest
 
+    options = digest_options(digest_artifacts, digest_max_size, artifact_endpoint)
     with (
         KfpApiClient(
             endpoint, token=read_token(token, token_file), retries=retries, timeout_s=timeout
         ) as client,
-        open_store() as store,
+        open_store() as opened,
+        digesting(opened, options, as_json) as digest,
     ):
-        ingest = KfpApiIngest(client, store, namespace=namespace, full=full)
-        with progress_bar("runs", as_json) as progress:
-            report = ingest.run(progress)
+        ingest = KfpApiIngest(client, digest.store, namespace=namespace, full=full)
+        with progress_bar("runs", as_json or digest.progress is not None) as progress:
+            report = ingest.run(digest.progress or progress)
     finish(report, as_json, ingest.has_records)

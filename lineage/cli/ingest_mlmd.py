@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from lineage.cli.common import handle_errors, load_settings, open_store
+from lineage.cli.digest_options import DIGEST, ENDPOINT, MAX_SIZE, digest_options, digesting
 from lineage.cli.ingest import app
 from lineage.cli.ingest_output import finish, progress_bar
 from lineage.errors import ConfigError
@@ -45,6 +46,9 @@ def ingest_mlmd(
     ),
     full: bool = typer.Option(False, "--full", help="Ignore the watermark and read everything."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    digest_artifacts: bool = DIGEST,
+    digest_max_size: str = MAX_SIZE,
+    artifact_endpoint: str | None = ENDPOINT,
 ) -> None:
     """Import runs, tasks, artifacts and events from KFP's ML Metadata (read-only on it)."""
     from lineage.ingest.kfp_mlmd import KfpMlmdIngest
@@ -75,8 +79,9 @@ def ingest_mlmd(
     else:
         assert grpc is not None
         source = open_grpc_source(grpc)
-    with open_store(settings) as store:
-        ingest = KfpMlmdIngest(source, store, since_ms=since_ms, full=full)
-        with progress_bar("runs", as_json) as progress:
-            report = ingest.run(progress)
+    options = digest_options(digest_artifacts, digest_max_size, artifact_endpoint)
+    with open_store(settings) as opened, digesting(opened, options, as_json) as digest:
+        ingest = KfpMlmdIngest(source, digest.store, since_ms=since_ms, full=full)
+        with progress_bar("runs", as_json or digest.progress is not None) as progress:
+            report = ingest.run(digest.progress or progress)
     finish(report, as_json, ingest.has_records)

@@ -1,8 +1,12 @@
 """Images as lineage nodes, linked from the tasks that ran them.
 
 An image node is a ``lineage.Image`` artifact named ``image:<repository>@<digest>``.
-A task uses it through ``Event(task, image, INPUT, ("image", <how>))``, where <how>
-says how the digest is known (``ImageSource``). The task is written back as it is
+A task uses it through ``Event(task, image, INPUT, ("image", <how>, <reference>))``, where
+<how> says how the digest is known (``ImageSource``) and <reference> is the reference the
+task ran (``ghcr.io/acme/train:v1``, as its spec or pod named it). The reference lives on
+the event, which belongs to that task alone: one digest is often pushed under several
+tags, and a tag on the shared node would show each task the last tag anyone recorded.
+The node keeps the tag it was first recorded with. The task is written back as it is
 stored, so the record only adds the node and the event (put_run is idempotent).
 """
 
@@ -56,10 +60,39 @@ def image_node(ref: ImageReference, digest: str, resolved: Resolved | None = Non
     )
 
 
-def image_record(task: Execution, image: Artifact, source: ImageSource) -> RunRecord:
-    """The task as stored, the image, and the INPUT event that says how it is known."""
-    event = Event(task.id, image.id, EventType.INPUT, (IMAGE_EVENT_KEY, source.value))
+def image_record(
+    task: Execution,
+    image: Artifact,
+    source: ImageSource,
+    reference: str = "",
+    store: MetadataStore | None = None,
+) -> RunRecord:
+    """The task as stored, the image, and the INPUT event that says how it is known and
+    which ``reference`` the task ran. With ``store``, an image node already stored is
+    kept as it is (its tag is the first one recorded, never the latest writer's)."""
+    if store is not None:
+        stored = store.get_artifacts([image.id])
+        if stored:  # what this writer adds (a registry's platforms) joins; the rest stays
+            kept = {**image.properties, **stored[0].properties}
+            image = Artifact(image.id, image.type, image.uri, image.name, properties=kept)
+    path = (
+        (IMAGE_EVENT_KEY, source.value, reference)
+        if reference
+        else (
+            IMAGE_EVENT_KEY,
+            source.value,
+        )
+    )
+    event = Event(task.id, image.id, EventType.INPUT, path)
     return RunRecord(executions=(task,), artifacts=(image,), events=(event,))
+
+
+def ran_reference(event: Event) -> str | None:
+    """The image reference a task ran, from its image event; None on events recorded
+    before the reference was kept there."""
+    if len(event.path) > 2 and event.path[0] == IMAGE_EVENT_KEY:
+        return str(event.path[2]) or None
+    return None
 
 
 def pinned_record(task: Execution, reference: str) -> RunRecord | None:
@@ -67,7 +100,7 @@ def pinned_record(task: Execution, reference: str) -> RunRecord | None:
     ref = parse_reference(reference)
     if not ref.digest:
         return None
-    return image_record(task, image_node(ref, ref.digest), ImageSource.PINNED)
+    return image_record(task, image_node(ref, ref.digest), ImageSource.PINNED, reference)
 
 
 def _spec_images(store: MetadataStore, run: str) -> dict[str, str]:
@@ -146,7 +179,8 @@ def resolve_all(
         try:
             ref = parse_reference(text)
             if ref.digest:
-                record = image_record(task, image_node(ref, ref.digest), ImageSource.PINNED)
+                node = image_node(ref, ref.digest)
+                record = image_record(task, node, ImageSource.PINNED, text, store)
             else:
                 if ref not in cache:
                     try:
@@ -157,7 +191,7 @@ def resolve_all(
                 if isinstance(found, LineageError):
                     raise found
                 image = image_node(ref, found.digest, found)
-                record = image_record(task, image, ImageSource.REGISTRY)
+                record = image_record(task, image, ImageSource.REGISTRY, text, store)
             report.wrote(store.put_run(record))
         except LineageError as exc:
             report.fail(task.id, str(exc))

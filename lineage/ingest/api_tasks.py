@@ -6,8 +6,13 @@ inputs/outputs with the artifacts themselves. We record them with the names the 
 ingest uses, so a run reads the same whichever way it arrived:
 
 - ROOT is the root ``system.DAGExecution`` named ``run/<run id>`` (task path ``""``);
-- RUNTIME is a ``system.ContainerExecution``, every grouping task a ``system.DAGExecution``;
-- the task path follows ``parent_task_id``, with ``[iteration_index]`` in loops;
+- every grouping task (DAG, LOOP, LOOP_ITERATION, CONDITION...) is a
+  ``system.DAGExecution``; a RUNTIME task is a ``system.ImporterExecution`` when the
+  pipeline spec runs an importer there, else a ``system.ContainerExecution`` carrying,
+  as KFP's launcher writes them, the spec's ``image`` and the run's ``namespace``;
+- the task path follows ``parent_task_id``; only a loop iteration adds
+  ``[iteration_index]`` (KFP's MLMD keeps the index on the iteration's DAG execution, and
+  the tasks inside an iteration are told apart by it, not by an index of their own);
 - an artifact is named by its URI (one without a URI by the server's artifact id);
 - input and output artifacts become INPUT and OUTPUT events keyed by ``artifact_key``.
 """
@@ -31,7 +36,9 @@ from lineage.model import (
     task_id,
 )
 
-_DAG_TYPES = frozenset({"ROOT", "DAG", "LOOP", "CONDITION", "CONDITION_BRANCH"})
+_DAG_TYPES = frozenset(
+    {"ROOT", "DAG", "LOOP", "LOOP_ITERATION", "CONDITION", "CONDITION_BRANCH", "EXIT_HANDLER"}
+)
 _STATES = {
     "SUCCEEDED": ExecutionState.COMPLETE,
     "FAILED": ExecutionState.FAILED,
@@ -82,8 +89,20 @@ def _name(task: Mapping[str, Any]) -> str:
     return str(task.get("name") or task.get("display_name") or task.get("task_id") or "task")
 
 
+def _kind(task: Mapping[str, Any]) -> str:
+    return str(task.get("type") or "RUNTIME")
+
+
+def _iteration(task: Mapping[str, Any]) -> int | None:
+    """The index of a loop iteration; None for any other task. Some servers repeat the
+    index on the tasks inside an iteration: those are not iterations themselves."""
+    if _kind(task) not in _DAG_TYPES:
+        return None
+    return _int((task.get("type_attributes") or {}).get("iteration_index"))
+
+
 def _segment(task: Mapping[str, Any]) -> str:
-    index = _int((task.get("type_attributes") or {}).get("iteration_index"))
+    index = _iteration(task)
     return f"{_name(task)}[{index}]" if index is not None else _name(task)
 
 
@@ -150,11 +169,60 @@ def _artifact(art: Mapping[str, Any], art_id: str) -> Artifact:
     return Artifact(art_id, kind, str(art.get("uri") or ""), None, properties=props)
 
 
+def spec_tasks(tasks_property: PropertyValue | None) -> dict[str, Mapping[str, Any]]:
+    """The tasks of a pipeline version by spec path, from its ``tasks`` property."""
+    listed = tasks_property.get("tasks") if isinstance(tasks_property, dict) else None
+    return {
+        str(t["path"]): t
+        for t in (listed if isinstance(listed, list) else [])
+        if isinstance(t, dict) and t.get("path")
+    }
+
+
+def _spec_paths(tasks: Sequence[Mapping[str, Any]], paths: Mapping[str, str]) -> dict[str, str]:
+    """Each task's path in the pipeline spec: the task names from the root down, without
+    the root and without the iterations (an iteration repeats its loop's name)."""
+    by_id = {str(t.get("task_id")): t for t in tasks}
+    out: dict[str, str] = {}
+
+    def spec_path(tid: str) -> str:
+        if tid not in out:
+            task = by_id[tid]
+            parent = str(task.get("parent_task_id") or "")
+            prefix = spec_path(parent) if parent else ""
+            if paths[tid] == "" or _iteration(task) is not None:
+                out[tid] = prefix
+            else:
+                out[tid] = f"{prefix}/{_name(task)}" if prefix else _name(task)
+        return out[tid]
+
+    for tid in by_id:
+        spec_path(tid)  # _paths has checked that every parent chain ends
+    return out
+
+
+def _spec_task(
+    spec: Mapping[str, Mapping[str, Any]], path: str, name: str
+) -> Mapping[str, Any] | None:
+    """The spec's task at ``path``; else the one task of that name, if only one has it
+    (a server may nest tasks under groups the compiled spec names differently)."""
+    if path in spec:
+        return spec[path]
+    same = [t for p, t in spec.items() if p.rsplit("/", 1)[-1] == name]
+    return same[0] if len(same) == 1 else None
+
+
 def task_nodes(
-    run: str, tasks: Sequence[Mapping[str, Any]]
+    run: str,
+    tasks: Sequence[Mapping[str, Any]],
+    spec: Mapping[str, Mapping[str, Any]] | None = None,
+    namespace: str | None = None,
 ) -> tuple[list[Execution], list[Artifact], list[Event]]:
-    """Executions, artifacts and events of one run's native tasks."""
+    """Executions, artifacts and events of one run's native tasks. ``spec`` holds the
+    tasks of the run's pipeline version by spec path (see ``spec_tasks``): it tells an
+    importer from a container, and the image each container ran."""
     paths = _paths(run, tasks)
+    in_spec = _spec_paths(tasks, paths)
     ids = {tid: task_id(run, path) for tid, path in paths.items()}
     executions: list[Execution] = []
     artifacts: dict[str, Artifact] = {}  # by server artifact id
@@ -162,8 +230,15 @@ def task_nodes(
     events: dict[tuple[str, str, EventType], Event] = {}
     for task in tasks:
         tid = str(task.get("task_id"))
-        kind = str(task.get("type") or "RUNTIME")
+        kind = _kind(task)
         attrs = task.get("type_attributes") or {}
+        declared = _spec_task(spec or {}, in_spec[tid], _name(task))
+        if kind in _DAG_TYPES:
+            node_type = KfpType.DAG_EXECUTION
+        elif declared is not None and declared.get("kind") == "importer":
+            node_type = KfpType.IMPORTER_EXECUTION
+        else:
+            node_type = KfpType.CONTAINER_EXECUTION
         props: dict[str, PropertyValue] = {
             "display_name": str(task.get("display_name") or _name(task)),
             "task_name": "" if kind == "ROOT" else _name(task),
@@ -174,10 +249,18 @@ def task_nodes(
         parent = str(task.get("parent_task_id") or "")
         if parent:
             props["parent_task"] = ids[parent]
-        for key in ("iteration_index", "iteration_count"):
-            number = _int(attrs.get(key))
-            if number is not None:
-                props[key] = number
+        index, count = _iteration(task), _int(attrs.get("iteration_count"))
+        if index is not None:
+            props["iteration_index"] = index
+        if count is not None and kind in _DAG_TYPES:
+            props["iteration_count"] = count
+        if node_type == KfpType.CONTAINER_EXECUTION:
+            image = declared.get("image") if declared is not None else None
+            if isinstance(image, str) and image:
+                props["image"] = image
+            space = str(task.get("namespace") or namespace or "")
+            if space:
+                props["namespace"] = space
         pods = task.get("pods") or []
         pod = next((p for p in pods if p.get("type") == "EXECUTOR"), pods[0] if pods else None)
         if pod:
@@ -191,7 +274,7 @@ def task_nodes(
         executions.append(
             Execution(
                 ids[tid],
-                KfpType.DAG_EXECUTION if kind in _DAG_TYPES else KfpType.CONTAINER_EXECUTION,
+                node_type,
                 f"run/{run}" if paths[tid] == "" else None,
                 _STATES.get(str(task.get("state") or ""), ExecutionState.UNKNOWN),
                 props,

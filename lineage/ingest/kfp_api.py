@@ -25,7 +25,7 @@ from typing import Any
 from lineage.errors import BadInputError, NotFoundError
 from lineage.ingest import api_runs
 from lineage.ingest.api_client import KfpApiClient
-from lineage.ingest.api_tasks import task_nodes
+from lineage.ingest.api_tasks import spec_tasks, task_nodes
 from lineage.ingest.report import IngestReport
 from lineage.ingest.spec import keep_stored_properties, parse_spec, pipeline_context, spec_record
 from lineage.ingest.units import Progress, Unit, write_units
@@ -279,7 +279,10 @@ class KfpApiIngest:
             version = (inline[1], inline[2])
         parents: tuple[str, ...] = ()
         pipeline_ctx: Context | None = None
-        if version is not None and self.store.get_contexts([version[0]]):
+        declared: dict[str, Any] = {}
+        version_ctx = self.store.get_contexts([version[0]]) if version is not None else []
+        if version is not None and version_ctx:
+            declared = spec_tasks(version_ctx[0].properties.get("tasks"))
             parents = (pipeline_id(version[1]), version[0])
             found = self.store.get_contexts([pipeline_id(version[1])])
             pipeline_ctx = found[0] if found else pipeline_context(version[1])
@@ -291,7 +294,10 @@ class KfpApiIngest:
         tasks = run.get("tasks") or []
         if not tasks:
             return RunRecord((ctx,))
-        executions, artifacts, events = task_nodes(rid, tasks)
+        space = ctx.properties.get("namespace")
+        executions, artifacts, events = task_nodes(
+            rid, tasks, declared, space if isinstance(space, str) else None
+        )
         # KFP attributes every node to the pipeline and to the run.
         contexts = (pipeline_ctx, ctx) if pipeline_ctx is not None else (ctx,)
         return RunRecord(contexts, tuple(executions), tuple(artifacts), tuple(events))

@@ -97,7 +97,8 @@ def record_pod(store: MetadataStore, index: ExecutionIndex, pod: Pod, report: In
         report.skip(unit, f"{exc}: the runtime reports a local image id, not a registry digest")
         return True  # retrying cannot help: the runtime never reports more
     try:
-        report.wrote(store.put_run(image_record(task, node, ImageSource.POD)))
+        record = image_record(task, node, ImageSource.POD, image.image or image.image_id, store)
+        report.wrote(store.put_run(record))
     except LineageError as exc:
         report.fail(unit, str(exc))
     return True

@@ -128,8 +128,8 @@ def test_tag_resolved_by_registry(
         "v1",
         images[train],
     )
-    assert image_events(store, "task:r1/train") == [(node_id, ("image", "registry"))]
-    assert image_events(store, "task:r1/loop-a[0]") == [(node_id, ("image", "registry"))]
+    assert image_events(store, "task:r1/train") == [(node_id, ("image", "registry", train))]
+    assert image_events(store, "task:r1/loop-a[0]") == [(node_id, ("image", "registry", train))]
     [index] = store.get_artifacts(
         [image_id(f"{registry_service.address}/kfp/eval", images[evaluate])]
     )
@@ -148,7 +148,7 @@ def test_pinned_digest_needs_no_registry(
     report = resolve_all(home, registry_service)
     assert report["written"] == 1
     node_id = image_id("no-such-registry.invalid/kfp/app", PINNED)
-    assert image_events(store, "task:r1/train") == [(node_id, ("image", "pinned"))]
+    assert image_events(store, "task:r1/train") == [(node_id, ("image", "pinned", pinned))]
 
 
 def test_image_from_the_spec_when_kfp_left_it_empty(
@@ -159,10 +159,13 @@ def test_image_from_the_spec_when_kfp_left_it_empty(
     record_run(store, {"train": "", "prep": ""}, spec_images={"train": train, "prep": pinned})
     resolve_all(home, registry_service)
     assert image_events(store, "task:r1/train") == [
-        (image_id(f"{registry_service.address}/kfp/train", images[train]), ("image", "registry"))
+        (
+            image_id(f"{registry_service.address}/kfp/train", images[train]),
+            ("image", "registry", train),
+        )
     ]
     assert image_events(store, "task:r1/prep") == [
-        (image_id("docker.io/library/python", PINNED), ("image", "pinned"))
+        (image_id("docker.io/library/python", PINNED), ("image", "pinned", pinned))
     ]
 
 
@@ -193,7 +196,7 @@ def test_pinned_record_helper() -> None:
     record = pinned_record(task, f"python@{PINNED}")
     assert record is not None
     record.validate()
-    assert record.events[0].path == ("image", "pinned")
+    assert record.events[0].path == ("image", "pinned", f"python@{PINNED}")
 
 
 def test_a_tag_that_moved_keeps_both_digests_as_nodes(tmp_path: Path) -> None:

@@ -52,6 +52,13 @@ def _recorded_tasks() -> list[dict[str, object]]:
     return runs[0]["tasks"]  # type: ignore[no-any-return]
 
 
+def _spec_image(executor: str) -> str:
+    versions = json.loads((FIXTURES / "native" / "pipeline_versions.json").read_text())
+    spec = versions["pipeline_versions"][0]["pipeline_spec"]
+    spec = spec.get("pipeline_spec", spec)
+    return str(spec["deploymentSpec"]["executors"][executor]["container"]["image"])
+
+
 def _events(store: MlmdStore, task: str) -> set[tuple[EventType, str | None, str]]:
     return {(e.type, e.key, e.artifact) for e in store.get_events(execution_ids=[task])}
 
@@ -70,7 +77,7 @@ def test_tasks_become_executions_with_kfp_paths_and_states(ingested: MlmdStore) 
     assert loop.properties["iteration_count"] == 2
     for i in range(2):
         iteration = by_id[task_id(RUN, f"for-loop-2/for-loop-2[{i}]")]
-        train = by_id[task_id(RUN, f"for-loop-2/for-loop-2[{i}]/train[{i}]")]
+        train = by_id[task_id(RUN, f"for-loop-2/for-loop-2[{i}]/train")]
         assert iteration.properties["parent_task"] == loop.id
         assert train.properties["parent_task"] == iteration.id
         assert train.type == KfpType.CONTAINER_EXECUTION
@@ -78,6 +85,13 @@ def test_tasks_become_executions_with_kfp_paths_and_states(ingested: MlmdStore) 
         executor = next(p for p in recorded["pods"] if p["type"] == "EXECUTOR")  # type: ignore[attr-defined]
         assert train.properties["pod_name"] == executor["name"]
         assert train.properties["inputs"] == {"learning_rate": pytest.approx(0.1 * (i + 1))}
+        # KFP's launcher records the image the spec names and the run's namespace.
+        assert train.properties["image"] == _spec_image("exec-train")
+        assert train.properties["namespace"] == "team-a"
+        assert "iteration_index" not in train.properties  # the iteration holds it
+    importer = by_id[task_id(RUN, "importer")]
+    assert importer.type == KfpType.IMPORTER_EXECUTION
+    assert "image" not in importer.properties
     skipped = by_id[task_id(RUN, "condition-branches-1")]
     assert skipped.state == ExecutionState.CANCELED
     [ctx] = ingested.get_contexts([run_id(RUN)])
@@ -91,7 +105,7 @@ def test_artifacts_and_events_follow_the_tasks_inputs_and_outputs(ingested: Mlmd
     models = [artifact_id(f"{base}/train/{i}/model") for i in range(2)]
     assert (EventType.OUTPUT, "artifact", dataset) in _events(ingested, task_id(RUN, "importer"))
     for i in range(2):
-        train = _events(ingested, task_id(RUN, f"for-loop-2/for-loop-2[{i}]/train[{i}]"))
+        train = _events(ingested, task_id(RUN, f"for-loop-2/for-loop-2[{i}]/train"))
         assert train == {
             (EventType.INPUT, "dataset", dataset),
             (EventType.OUTPUT, "model", models[i]),

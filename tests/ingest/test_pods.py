@@ -90,7 +90,8 @@ def test_pod_image_id_is_recorded_against_its_task(
     _, reported = pod_image(names[0])
     repo, _, digest = reported.partition("@")
     node_id = image_id(repo, digest)
-    assert image_links(store, "task:r1/train") == [(node_id, ("image", "pod"))]
+    # The event keeps the reference the pod's spec asked for: what this task ran.
+    assert image_links(store, "task:r1/train") == [(node_id, ("image", "pod", "python:3.11"))]
     [node] = store.get_artifacts([node_id])
     assert node.type == LineageType.IMAGE
     assert (node.properties["repository"], node.properties["tag"], node.properties["digest"]) == (
@@ -119,7 +120,8 @@ def test_watch_records_the_pod_once_it_reports_its_digest(
     reported = event["object"]["status"]["containerStatuses"][0]["imageID"]
     repo, _, digest = reported.partition("@")
     assert event["object"]["metadata"]["name"] == names[1]
-    assert image_links(store, "task:r1/eval") == [(image_id(repo, digest), ("image", "pod"))]
+    asked = "registry.example.com:5000/ml/eval:v2"
+    assert image_links(store, "task:r1/eval") == [(image_id(repo, digest), ("image", "pod", asked))]
     [node] = store.get_artifacts([image_id(repo, digest)])
     assert node.properties["tag"] == "v2"
 
