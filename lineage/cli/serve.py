@@ -80,8 +80,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise ConfigError(
-                f"port {port} on {host} is in use by another process: "
-                "choose another with --port"
+                f"port {port} on {host} is in use by another process: choose another with --port"
             ) from exc
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     return sock
