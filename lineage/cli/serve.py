@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,8 +67,27 @@ def connection_limits(api: ApiSettings) -> dict[str, Any]:
     }
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything announces its URL: a busy port is one
+    line naming it and the option that picks another, not someone else's URL."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is in use by another process: choose another with --port"
+            ) from exc
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return sock
+
+
 def _serve(
-    host: str, port: int, workers: int, banner: list[str], api: ApiSettings | None = None
+    sock: socket.socket, workers: int, banner: list[str], api: ApiSettings | None = None
 ) -> None:
     import uvicorn
 
@@ -74,20 +95,23 @@ def _serve(
     for line in banner:
         typer.echo(line)
     if workers > 1:
-        # Each worker builds its own app (and store connection) from the environment.
-        uvicorn.run(
+        # Each worker builds its own app (and store connection) from the environment,
+        # and accepts on the socket bound here.
+        config = uvicorn.Config(
             "lineage.api.app:app_from_env",
             factory=True,
-            host=host,
-            port=port,
             workers=workers,
             log_level="warning",
             **limits,
         )
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[sock]).run()
         return
     from lineage.api.app import app_from_env
 
-    uvicorn.run(app_from_env(), host=host, port=port, log_level="warning", **limits)
+    config = uvicorn.Config(app_from_env(), log_level="warning", **limits)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @handle_errors
@@ -100,16 +124,17 @@ def serve(
     settings = load_settings()
     api = _api_settings()
     auth_line = _check_bind(host, api.auth_enabled)
+    sock = bind(host, port)
     url = f"http://{_url_host(host)}:{port}/graphql"
     _serve(
-        host,
-        port,
+        sock,
         workers,
         [
             f"lineage API at {url} (GraphiQL in a browser)",
             auth_line,
             f"store: {settings.store.type}",
         ],
+        api,
     )
 
 
@@ -172,6 +197,7 @@ def demo(
     settings = load_settings()
     api = _api_settings()
     auth_line = _check_bind(host, api.auth_enabled)
+    sock = bind(host, port)  # before recording: a busy port fails at once, not after it
     home = settings.home.expanduser()
     store = open_store(settings)
     # kfp.local narrates every task at length; keep it in a file and print one line each.
@@ -193,7 +219,7 @@ def demo(
     banner = [f"GraphiQL: {url}", auth_line, "", "Try:"]
     for title, text in queries:
         banner += [f"  # {title}", f"  {text}", ""]
-    _serve(host, port, 1, banner)
+    _serve(sock, 1, banner, api)
 
 
 @app.command("export-schema")

@@ -133,6 +133,139 @@ def kinds(i: int) -> list[Hostile]:
             "BAD_REQUEST",
             {"query": '{ lineage(id: "x", depth: -1) { truncated } }'},
         ),
+        *more_kinds(i),
+    ]
+
+
+EMPTY_ID_FIELDS = (
+    '{ node(id: "") { id } }',
+    '{ run(id: "") { id } }',
+    '{ task(id: "") { id } }',
+    '{ artifact(id: "") { id } }',
+    '{ snapshot(id: "") { id } }',
+    '{ pipeline(id: "") { id } }',
+    '{ lineage(id: "") { truncated } }',
+    '{ path(from: "", to: "x") { found } }',
+    '{ diff(from: "", to: "x") { same } }',
+    '{ impact(artifactId: "") { totalCount } }',
+    '{ impact(snapshotId: "") { totalCount } }',
+)
+SURROGATES = ("\\ud800", "\\udfff", "\\udc80", "\\ud83d")
+
+
+def _raw(document: dict[str, Any], surrogate: str) -> bytes:
+    """The JSON body with a lone surrogate escape spliced in where ``@`` stands."""
+    import json
+
+    return json.dumps(document).replace("@", surrogate).encode()
+
+
+def more_kinds(i: int) -> list[Hostile]:
+    """Fragment bombs, cycles, unknown fragments, introspection bombs, sizes, types,
+    surrogates, deep JSON and empty ids."""
+    surrogate = SURROGATES[i % len(SURROGATES)]
+    levels = 1_100 + 97 * (i % 50)
+    return [
+        Hostile(
+            "fragment bomb",
+            "LIMIT_EXCEEDED",
+            {"query": fragment_bomb(22 + i % 20, f"r{i}: runs(first: 2) {{ nodes {{ id }} }}")},
+        ),
+        Hostile(
+            "fragment bomb of pages",
+            "LIMIT_EXCEEDED",
+            {"query": fragment_bomb(14 + i % 30, "runs(first: 5) { nodes { id } }") + f" #{i}"},
+        ),
+        Hostile("unknown fragment", "BAD_REQUEST", {"query": f"{{ ...Nope{i} }}"}),
+        Hostile(
+            "long fragment cycle",
+            "BAD_REQUEST",
+            {
+                "query": "{ ...C0 } "
+                + " ".join(
+                    f"fragment C{k} on Query {{ ...C{(k + 1) % (3 + i % 40)} }}"
+                    for k in range(3 + i % 40)
+                )
+            },
+        ),
+        Hostile(  # refused by graphql-core's introspection depth rule
+            "introspection bomb",
+            "BAD_REQUEST",
+            {
+                "query": "{ __schema { types { "
+                + "fields { type { " * (4 + i % 4)
+                + "name"
+                + " } }" * (4 + i % 4)
+                + f" }} }} }} #{i}"
+            },
+        ),
+        Hostile(
+            "oversized document",
+            "LIMIT_EXCEEDED",
+            {"query": "#" + "x" * (20_001 + i) + "\n{ whoami { subject } }"},
+        ),
+        Hostile(
+            "huge string",
+            "NOT_FOUND",
+            {"query": '{ run(id: "' + "r" * (15_000 + i) + '") { id } }'},
+        ),
+        Hostile(
+            "huge string variable",
+            "NOT_FOUND",
+            {
+                "query": "query Q($id: ID!) { run(id: $id) { id } }",
+                "variables": {"id": "r" * (200_000 + i)},
+            },
+        ),
+        Hostile(
+            "wrong type", "BAD_REQUEST", {"query": f'{{ runs(first: "{i}") {{ nodes {{ id }} }} }}'}
+        ),
+        Hostile(
+            "wrong type by variable",
+            "BAD_REQUEST",
+            {
+                "query": 'query Q($d: Int!) { lineage(id: "x", depth: $d) { truncated } }',
+                "variables": {"d": [i]},
+            },
+        ),
+        Hostile(
+            "wide selection",  # graphql-core compares these pairwise: off the event loop
+            "BAD_REQUEST",
+            {"query": "{ whoami { " + "subject " * (150 + i % 50) + f"nope{i} }} }}"},
+        ),
+        Hostile(
+            "batch of many",
+            "BAD_REQUEST",
+            [{"query": f'{{ run(id: "r{n}") {{ id }} }}'} for n in range(50 + i % 50)],
+        ),
+        Hostile(
+            "surrogate in a comment",
+            "BAD_REQUEST",
+            _raw({"query": f"{{ whoami {{ subject }} }} # {i} @"}, surrogate),
+            raw=True,
+        ),
+        Hostile(
+            "surrogate in a variable",
+            "BAD_REQUEST",
+            _raw(
+                {
+                    "query": "query Q($id: ID!) { run(id: $id) { id } }",
+                    "variables": {"id": f"{i}@"},
+                },
+                surrogate,
+            ),
+            raw=True,
+        ),
+        Hostile(
+            "deep JSON",
+            "BAD_REQUEST",
+            b'{"query": "{ whoami { subject } }", "variables": {"v": '
+            + b"[" * levels
+            + b"]" * levels
+            + b"}}",
+            raw=True,
+        ),
+        Hostile("empty id", "BAD_REQUEST", {"query": EMPTY_ID_FIELDS[i % len(EMPTY_ID_FIELDS)]}),
     ]
 
 
