@@ -153,7 +153,7 @@ async def rank_models(
 
     # A sweep is many runs of one pipeline: read them all, up to the scan budget.
     budget = c.limits.max_scan // 10
-    runs = await scan("rank", fetch, keep, budget, None, c.limits.max_scan)
+    runs = await scan("rank", fetch, keep, budget, None, c.limits.max_scan, c.cursors)
     records = await c.loaders.runs.load_many([row.id for row, _ in runs.items])
     ranked: list[RankedModel] = []
     for (row, _), record in zip(runs.items, records, strict=True):
