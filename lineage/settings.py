@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # Where snapshots keep their blobs: a directory or an fsspec URL; $LINEAGE_HOME/snapshots
     # when unset.
     snapshot_store: str | None = None
+    # The secret API cursors are sealed with. Unset: a random key per process, so cursors
+    # do not survive a restart and are refused by another worker process.
+    cursor_key: SecretStr | None = None
 
     @field_validator("insecure_registries", mode="before")
     @classmethod

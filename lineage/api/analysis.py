@@ -69,8 +69,12 @@ async def impact_of(c: RequestContext, answer: q.ImpactAnswer, after: str | None
     model_ids = [m.id for m in answer.models]
     records = {a.id: a for a in await c.loaders.artifacts.load_many(model_ids) if a is not None}
     last_run = answer.runs[-1].id if answer.runs else None
+    seal = c.cursors.seal
     edges = [
-        ImpactEdge(cursor=traverse.encode_cursor(i, last_run), node=Artifact.of(records[i]))
+        ImpactEdge(
+            cursor=seal("impact", traverse.encode_cursor(i, last_run)),
+            node=Artifact.of(records[i]),
+        )
         for i in model_ids
         if i in records
     ]
@@ -86,7 +90,7 @@ async def impact_of(c: RequestContext, answer: q.ImpactAnswer, after: str | None
             has_next_page=answer.cursor is not None,
             has_previous_page=after is not None,
             start_cursor=edges[0].cursor if edges else None,
-            end_cursor=answer.cursor,
+            end_cursor=seal("impact", answer.cursor) if answer.cursor is not None else None,
         ),
     )
 

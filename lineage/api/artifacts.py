@@ -223,7 +223,7 @@ async def list_artifacts(
         visible = await c.visible([r.id for r, good in zip(rows, ok, strict=True) if good])
         return [good and r.id in visible for r, good in zip(rows, ok, strict=True)]
 
-    found = await scan("artifacts", fetch, keep, first, after, c.limits.max_scan)
+    found = await scan("artifacts", fetch, keep, first, after, c.limits.max_scan, c.cursors)
     edges = [ArtifactEdge(cursor=cur, node=Artifact.of(row)) for row, cur in found.items]
     return ArtifactConnection(
         edges=edges,

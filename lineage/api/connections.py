@@ -1,22 +1,22 @@
 """Relay-style paging over the store's keyset pages, with filters the store cannot apply.
 
-A cursor names a store page token and how many records of that page were
-consumed, so paging resumes exactly after any item, and stays stable while
-writers append. Filtering scans at most ``max_scan`` records per request; a scan
-cut short still returns a cursor to continue from, with ``hasNextPage`` true.
+A cursor holds the store key right after the last item shown (the store's page
+token after that item), so paging resumes exactly there and stays stable while
+writers append or records go. It never holds a position in the unscoped scan. A
+scan cut short after ``max_scan`` records resumes after the last record read,
+which may be hidden; that is why cursors are sealed (``lineage.api.cursors``): a
+principal learns nothing from its cursors and cannot use another's.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from lineage.api.cursors import Cursors
 from lineage.errors import BadInputError
 from lineage.store.port import Page
 
@@ -31,25 +31,14 @@ class PageInfo:
     end_cursor: str | None
 
 
-def encode_cursor(kind: str, token: str | None, skip: int) -> str:
-    raw = json.dumps([kind, token, skip], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(kind: str, cursor: str | None) -> tuple[str | None, int]:
-    if not cursor:
-        return None, 0
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        got_kind, token, skip = value
-        if got_kind != kind or not isinstance(skip, int) or skip < 0:
-            raise ValueError(kind)
-        if token is not None and not isinstance(token, str):
-            raise ValueError(token)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadInputError(f"after: {cursor!r} is not a cursor of this list") from exc
-    return token, skip
+def _position(value: Any) -> tuple[str | None, int]:
+    """A store token and how many records after it were read (0 when the store names the
+    token after every item)."""
+    if isinstance(value, list) and len(value) == 2:
+        token, skip = value
+        if (token is None or isinstance(token, str)) and type(skip) is int and skip >= 0:
+            return token, skip
+    raise BadInputError("after: not a cursor of this list handed to this token")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +55,23 @@ async def scan(
     first: int,
     after: str | None,
     max_scan: int,
+    cursors: Cursors,
 ) -> Scanned[T]:
     """Up to ``first`` records that ``keep`` accepts, after the ``after`` cursor.
 
     ``fetch(token, size)`` reads one store page; ``keep`` judges a whole page at
     once so its checks can be batched.
     """
-    token, skip = decode_cursor(kind, after)
+    # An empty ``after`` starts at the beginning, as no cursor does.
+    token, skip = _position(cursors.open(kind, after)) if after else (None, 0)
+
+    def cursor_after(page: Page[T], index: int) -> str:
+        """The cursor right after ``page.items[index]``: the store's key of that item when
+        it names one, else the page's token and the records read from it."""
+        if page.item_tokens:
+            return cursors.seal(kind, [page.item_tokens[index], 0])
+        return cursors.seal(kind, [token, index + 1])
+
     found: list[tuple[T, str]] = []
     scanned = 0
     # Start small when nothing is filtered, larger when most records may be dropped.
@@ -82,16 +81,16 @@ async def scan(
         rows = page.items[skip:]
         verdicts = await keep(rows) if rows else []
         for offset, (item, ok) in enumerate(zip(rows, verdicts, strict=True)):
-            position = skip + offset + 1
+            index = skip + offset
             scanned += 1
             if ok:
                 if len(found) == first:
                     # One more match exists: the page is full and there is a next one.
                     return Scanned(found, True, found[-1][1] if found else None)
-                found.append((item, encode_cursor(kind, token, position)))
+                found.append((item, cursor_after(page, index)))
             if scanned >= max_scan:
-                more = position < len(page.items) or page.next_page_token is not None
-                return Scanned(found, more, encode_cursor(kind, token, position))
+                more = index + 1 < len(page.items) or page.next_page_token is not None
+                return Scanned(found, more, cursor_after(page, index))
         if page.next_page_token is None:
             return Scanned(found, False, found[-1][1] if found else None)
         token, skip = page.next_page_token, 0

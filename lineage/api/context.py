@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from lineage.api import cursors
 from lineage.api.auth import Principal
 from lineage.api.limits import Limits
 from lineage.api.scope import ScopedReader, Visibility
@@ -76,6 +77,8 @@ class Shared:
     # hold up the store reads of other requests.
     reader_blocking: Blocking = field(default_factory=Blocking)
     default_namespace: str = "default"
+    # Seals cursors (lineage.api.cursors); random per process unless configured.
+    cursor_key: bytes = field(default_factory=cursors.new_key)
 
 
 class Loaders:
@@ -190,6 +193,10 @@ class RequestContext:
     @property
     def limits(self) -> Limits:
         return self.shared.limits
+
+    @property
+    def cursors(self) -> cursors.Cursors:
+        return cursors.Cursors(self.shared.cursor_key, self.principal)
 
     async def call(self, fn: Callable[..., R], *args: Any) -> R:
         """A blocking store call, in a worker thread."""

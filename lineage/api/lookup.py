@@ -162,7 +162,7 @@ async def _require_pipeline(c: RequestContext, pipeline: str) -> None:
         visible = await c.visible(named)
         return [r.id in visible for r in rows]
 
-    found = await scan("pipelines", fetch, keep, 1, None, c.limits.max_scan)
+    found = await scan("pipelines", fetch, keep, 1, None, c.limits.max_scan, c.cursors)
     if not found.items and not found.has_next:
         raise _missing("pipeline", pipeline)
 
@@ -184,7 +184,7 @@ async def rank_models(
 
     # A sweep is many runs of one pipeline: read them all, up to the scan budget.
     budget = c.limits.max_scan // 10
-    runs = await scan("rank", fetch, keep, budget, None, c.limits.max_scan)
+    runs = await scan("rank", fetch, keep, budget, None, c.limits.max_scan, c.cursors)
     if not runs.items:
         # No run of it: an empty ranking only if the pipeline exists (and is visible).
         await _require_pipeline(c, pipeline)

@@ -310,7 +310,7 @@ async def list_runs(
 
     # Batched, deriving states costs one worker call per store page, so a state filter
     # scans as far as any other filter.
-    found = await scan("runs", fetch, keep, first, after, c.limits.max_scan)
+    found = await scan("runs", fetch, keep, first, after, c.limits.max_scan, c.cursors)
     edges = [RunEdge(cursor=cur, node=Run.of(row)) for row, cur in found.items]
     return RunConnection(
         edges=edges,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
+from lineage.api import cursors
 from lineage.api.config import ApiSettings
 from lineage.api.context import Blocking, Shared
 from lineage.api.limits import Limits
@@ -28,6 +29,14 @@ def limits_of(api: ApiSettings) -> Limits:
         max_lineage_nodes=api.max_lineage_nodes,
         max_scan=api.max_scan,
     )
+
+
+def cursor_key_of(settings: Settings) -> bytes:
+    """From LINEAGE_CURSOR_KEY when set (cursors then survive restarts and are shared by
+    every worker); else random for this process."""
+    if settings.cursor_key is None:
+        return cursors.new_key()
+    return cursors.key_from_secret(settings.cursor_key.get_secret_value())
 
 
 def _quiet(_: str) -> None:
@@ -56,6 +65,7 @@ def open_shared(
             blocking=Blocking(capacity),
             reader_blocking=Blocking(8 if reader.backend == "neo4j" else capacity),
             default_namespace=api.default_namespace,
+            cursor_key=cursor_key_of(settings),
         )
         stack.callback(shared.blocking.close)
         stack.callback(shared.reader_blocking.close)

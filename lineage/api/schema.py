@@ -185,7 +185,7 @@ class Query:
             artifact=artifact_id,
             snapshot=snapshot_id,
             first=first,
-            after=after,
+            after=c.cursors.open_text("impact", after),
             as_of_ms=datetime_to_ms(as_of),
             count=_asks_for_totals(info),
             count_runs=_asks_for_totals(info, ("totalRuns",)),
