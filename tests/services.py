@@ -231,10 +231,17 @@ class Neo4jService(_Service):
     name = "neo4j"
 
     def __init__(
-        self, home: Path | None = None, port: int | None = None, timeout: float = 180.0
+        self,
+        home: Path | None = None,
+        port: int | None = None,
+        timeout: float = 180.0,
+        settings: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__(home, port)
         self.timeout = timeout  # generous: the first start may resolve jars with Maven
+        # The launcher's -Dlineage.neo4j.<name> settings (tools/neo4j/Launcher.java), e.g.
+        # {"txtimeout.ms": 500, "txmax.kb": 4096} for a server with tight transaction limits.
+        self.settings = dict(settings or {})
 
     @property
     def bolt_uri(self) -> str:
@@ -245,7 +252,11 @@ class Neo4jService(_Service):
 
     def _start(self) -> None:
         find_binary("java")
-        proc = self._spawn([str(NEO4J_RUN), str(self.home / "server"), str(self.port)])
+        env = None
+        if self.settings:
+            opts = " ".join(f"-Dlineage.neo4j.{k}={int(v)}" for k, v in self.settings.items())
+            env = {**os.environ, "LINEAGE_NEO4J_OPTS": opts}
+        proc = self._spawn([str(NEO4J_RUN), str(self.home / "server"), str(self.port)], env)
 
         def connected() -> bool:
             # Bound the Bolt handshake too (acquisition timeout, 60s by default): a port

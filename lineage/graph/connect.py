@@ -7,6 +7,7 @@ does not answer becomes an UnavailableError naming where it was looked for.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -14,12 +15,19 @@ from typing import Any, TypeVar
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
-from lineage.errors import BadInputError, ConfigError, StoreError, UnavailableError
+from lineage.errors import (
+    BadInputError,
+    ConfigError,
+    LineageError,
+    StoreError,
+    UnavailableError,
+)
 from lineage.settings import Neo4jConfig, Settings
 
 T = TypeVar("T")
 READ_TIMEOUT_S = 30.0  # a lineage query; the walks are bounded well below this
 WRITE_TIMEOUT_S = 300.0  # one sync batch of up to 20,000 rows
+WRITE_RETRY_S = 5.0  # retrying a write that failed for a passing reason (a deadlock)
 _DOWN = (
     neo4j_errors.ServiceUnavailable,
     neo4j_errors.SessionExpired,
@@ -28,6 +36,19 @@ _DOWN = (
     ConnectionError,
     OSError,
 )
+
+
+# Codes of a transaction stopped for its size: it ran past the transaction timeout or
+# overflowed transaction memory. Smaller transactions may fit (lineage.graph.batches).
+_TOO_BIG = ("TransactionTimedOut", "MemoryPoolOutOfMemoryError", "TransactionMemoryLimit")
+
+
+class TooBigError(UnavailableError):
+    """A transaction ran past Neo4j's transaction timeout or memory limit."""
+
+
+def too_big(exc: neo4j_errors.Neo4jError) -> bool:
+    return any(part in (exc.code or "") for part in _TOO_BIG)
 
 
 class Graph:
@@ -39,10 +60,12 @@ class Graph:
         auth: tuple[str, str] | None = None,
         database: str = "neo4j",
         read_timeout_s: float = READ_TIMEOUT_S,
+        write_timeout_s: float = WRITE_TIMEOUT_S,
     ) -> None:
         self.uri = uri
         self.database = database
         self.read_timeout_s = read_timeout_s
+        self.write_timeout_s = write_timeout_s
         self._auth = auth
         self._driver: neo4j.Driver | None = None
         self.schema_ready = False  # set once this process created the constraints
@@ -90,16 +113,23 @@ class Graph:
             ) from exc
         except neo4j_errors.AuthError as exc:
             raise ConfigError(f"Neo4j at {self.uri} refused the credentials: {exc}") from exc
-        except neo4j_errors.ClientError as exc:
-            if "TransactionTimedOut" in (exc.code or "") or "Terminated" in (exc.code or ""):
-                raise UnavailableError(
-                    f"Neo4j at {self.uri} timed out while {doing}: {_first_line(exc)}"
-                ) from exc
-            raise BadInputError(f"Neo4j refused a query while {doing}: {_first_line(exc)}") from exc
         except neo4j_errors.Neo4jError as exc:
-            raise StoreError(
-                f"Neo4j at {self.uri} failed while {doing}: {_first_line(exc)}"
-            ) from exc
+            raise self._error(exc, doing) from exc
+
+    def _error(self, exc: neo4j_errors.Neo4jError, doing: str) -> LineageError:
+        code = exc.code or ""
+        if too_big(exc):
+            return TooBigError(
+                f"Neo4j at {self.uri} stopped a transaction at its time or memory limit "
+                f"while {doing}: {_first_line(exc)}"
+            )
+        if isinstance(exc, neo4j_errors.ClientError):
+            if "Terminated" in code:
+                return UnavailableError(
+                    f"Neo4j at {self.uri} timed out while {doing}: {_first_line(exc)}"
+                )
+            return BadInputError(f"Neo4j refused a query while {doing}: {_first_line(exc)}")
+        return StoreError(f"Neo4j at {self.uri} failed while {doing}: {_first_line(exc)}")
 
     def run(self, text: str, doing: str, **params: Any) -> list[neo4j.Record]:
         """One auto-commit query, bounded by the read timeout.
@@ -111,14 +141,44 @@ class Graph:
             return list(session.run(query, params))
 
     def write(self, work: Callable[[neo4j.ManagedTransaction], T], doing: str) -> T:
-        """One write transaction: the unit of a sync batch (all rows land, or none)."""
+        """One write transaction: the unit of a sync batch (all rows land, or none).
 
-        @neo4j.unit_of_work(timeout=WRITE_TIMEOUT_S)
+        A transaction Neo4j stops for its size (timeout, memory) raises TooBigError at
+        once, for the caller to split: the driver would retry it (a memory error is
+        "transient"), and it would fail the same way each time. Other transient
+        failures are retried here, as the driver would."""
+
+        @neo4j.unit_of_work(timeout=self.write_timeout_s)
         def run(tx: neo4j.ManagedTransaction) -> T:
             return work(tx)
 
+        deadline = time.monotonic() + WRITE_RETRY_S
+        while True:
+            try:
+                with (
+                    self.errors(doing),
+                    self.driver.session(
+                        database=self.database, max_transaction_retry_time=0
+                    ) as session,
+                ):
+                    return session.execute_write(run)
+            except LineageError as exc:
+                cause = exc.__cause__
+                retry = (
+                    isinstance(cause, neo4j_errors.Neo4jError | neo4j_errors.DriverError)
+                    and not isinstance(exc, TooBigError)
+                    and cause.is_retryable()
+                )
+                if not retry or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def run_long(self, text: str, doing: str, **params: Any) -> list[neo4j.Record]:
+        """One auto-commit write query bounded by the write timeout: the form that
+        ``CALL { ... } IN TRANSACTIONS`` needs (it commits as it goes)."""
+        query = neo4j.Query(text, timeout=self.write_timeout_s)
         with self.errors(doing), self.driver.session(database=self.database) as session:
-            return session.execute_write(run)
+            return list(session.run(query, params))
 
     def ping(self) -> None:
         with self.errors("connecting"):

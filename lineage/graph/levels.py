@@ -27,7 +27,7 @@ from the degree. A marked node with such edges is marked ``lvl_out_par`` /
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import neo4j
@@ -170,6 +170,47 @@ def settle(graph: Graph, touched: Collection[str] | None, marked: Marked) -> int
             done += graph.write(work, "keying a dense node's edges")
             already.add(node_id)
     return done
+
+
+def mark_all(
+    graph: Graph,
+    out: Sequence[str],
+    into: Sequence[str],
+    run: Callable[..., int],  # (graph, text, doing, **params)
+) -> None:
+    """Mark these nodes (dense downstream / upstream, found by a full sync from its
+    degrees) and key their edges set-wise. ``run`` repeats a statement of at most
+    ``$limit`` rows until it changes nothing (``lineage.graph.bulk.repeat_bounded``): a
+    hub's edges are keyed in bounded transactions, not in one."""
+    for direction, ids in ((Direction.DOWNSTREAM, out), (Direction.UPSTREAM, into)):
+        if not ids:
+            continue
+        label, par, _, _ = _SIDES[direction]
+        if direction is Direction.DOWNSTREAM:
+            edges, keys = f"(a)-[r:{ALL}]->(b)", "r.ls = a.id, r.lt = b.id"
+        else:
+            edges, keys = f"(a)<-[r:{ALL}]-(b)", "r.ls = b.id, r.lt = a.id"
+        graph.run_long(
+            f"UNWIND $ids AS id MATCH (a:Node {{id: id}}) SET a:{label}",
+            "marking dense nodes",
+            ids=list(ids),
+        )
+        run(
+            graph,
+            f"UNWIND $ids AS id MATCH (a:Node {{id: id}}) MATCH {edges} "
+            "WHERE r.ls IS NULL OR r.lt IS NULL "
+            f"WITH a, r, b LIMIT $limit SET {keys} RETURN count(r) AS count",
+            "keying dense nodes' edges",
+            ids=list(ids),
+        )
+        graph.run_long(
+            f"UNWIND $ids AS id MATCH (a:Node {{id: id}}) "
+            f"CALL (a) {{ MATCH {edges} WITH b, count(r) AS c WHERE c > 1 "
+            "RETURN count(b) AS parallel } "
+            f"WITH a, parallel WHERE parallel > 0 SET a.{par} = true",
+            "marking parallel edges of dense nodes",
+            ids=list(ids),
+        )
 
 
 def wrong(graph: Graph, limit: int = 20) -> list[str]:

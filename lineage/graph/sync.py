@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
 
 import neo4j
 
 from lineage.errors import ConfigError
-from lineage.graph import hops, levels
+from lineage.graph import bulk, hops, levels
 from lineage.graph import rows as texts
-from lineage.graph.connect import Graph
+from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.scan import PAGE, Batch, scan
 from lineage.model import EdgeKind, NodeKind
 from lineage.query import projection
@@ -98,33 +98,23 @@ def _node_rows(nodes: list[LineageNode]) -> dict[NodeKind, list[dict[str, Any]]]
 
 
 def _write_batch(
-    tx: neo4j.ManagedTransaction, batch: Batch, marked: levels.Marked, fresh: bool = False
+    tx: neo4j.ManagedTransaction, batch: Batch, marked: levels.Marked
 ) -> list[LineageEdge]:
-    """One page in one transaction: its nodes, then its edges.
-
-    ``fresh`` (a full sync into an emptied graph, where every row is read once)
-    creates instead of merging; an incremental sync merges, so re-reading a row
-    changes nothing. Returns the edges written (those made from task references
-    included).
-    """
+    """One page (or part of one) in one transaction of an incremental sync: its nodes,
+    then its edges, merged, so re-reading a row changes nothing; the reach and level
+    indexes follow in the same transaction. Returns the edges written (those made from
+    task references included)."""
     for kind, rows in _node_rows(batch.nodes).items():
         # Labels cannot be parameters; they come from the NodeKind enum, never from input.
-        if fresh:
-            text = f"UNWIND $rows AS r CREATE (n:Node:{kind.value}) SET n = r"
-        else:
-            text = f"UNWIND $rows AS r MERGE (n:Node {{id: r.id}}) SET n += r, n:{kind.value}"
+        text = f"UNWIND $rows AS r MERGE (n:Node {{id: r.id}}) SET n += r, n:{kind.value}"
         tx.run(text, rows=rows).consume()
     grouped: dict[EdgeKind, list[dict[str, Any]]] = defaultdict(list)
     for edge in batch.edges:
         grouped[edge.kind].append({"s": edge.source, "t": edge.target, "k": edge.key})
     for edge_kind, rows in grouped.items():
-        link = (
-            f"CREATE (a)-[:{edge_kind.value} {{key: r.k}}]->(b)"
-            if fresh
-            else f"MERGE (a)-[e:{edge_kind.value}]->(b) SET e.key = r.k"
-        )
         tx.run(
-            f"UNWIND $rows AS r MATCH (a:Node {{id: r.s}}) MATCH (b:Node {{id: r.t}}) {link}",
+            "UNWIND $rows AS r MATCH (a:Node {id: r.s}) MATCH (b:Node {id: r.t}) "
+            f"MERGE (a)-[e:{edge_kind.value}]->(b) SET e.key = r.k",
             rows=rows,
         ).consume()
     models = [
@@ -138,6 +128,38 @@ def _write_batch(
     hops.update(tx, written)
     levels.update(tx, written, marked)
     return written
+
+
+def _halves(batch: Batch) -> tuple[Batch, Batch]:
+    """Two parts of a batch, nodes before edges: each part's edges find their ends."""
+    if batch.nodes and batch.edges:
+        return replace(batch, edges=[]), replace(batch, nodes=[])
+    if batch.nodes:
+        half = len(batch.nodes) // 2
+        return replace(batch, nodes=batch.nodes[:half]), replace(batch, nodes=batch.nodes[half:])
+    half = len(batch.edges) // 2
+    return replace(batch, edges=batch.edges[:half]), replace(batch, edges=batch.edges[half:])
+
+
+def _merge_split(graph: Graph, batch: Batch, marked: levels.Marked) -> list[LineageEdge]:
+    """Merge a batch in one transaction, or in halves when Neo4j stops it for its time
+    or memory (``bulk.write_split``, for an incremental batch); one record that does
+    not fit alone is an error naming it."""
+    try:
+        return graph.write(
+            partial(_write_batch, batch=batch, marked=marked), f"writing a {batch.cls} batch"
+        )
+    except TooBigError as exc:
+        if len(batch.nodes) + len(batch.edges) == 1:
+            name = (
+                f"node {batch.nodes[0].id}"
+                if batch.nodes
+                else f"{batch.edges[0].kind.value} edge {batch.edges[0].source} -> "
+                f"{batch.edges[0].target}"
+            )
+            raise TooBigError(f"{exc} (even alone: {name})") from exc
+    first, second = _halves(batch)
+    return _merge_split(graph, first, marked) + _merge_split(graph, second, marked)
 
 
 def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> list[LineageEdge]:
@@ -170,15 +192,61 @@ def _write_references(tx: neo4j.ManagedTransaction, ids: list[str]) -> list[Line
 
 
 def wipe(graph: Graph) -> None:
-    """Delete the projection in bounded transactions (a full sync starts from nothing)."""
-    while True:
-        records = graph.run(
-            "MATCH (n:Node) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS n",
-            "emptying the projection",
-        )
-        if not records or records[0]["n"] == 0:
-            break
+    """Delete the projection in bounded transactions (a full sync starts from nothing):
+    the relationships first, so that no transaction holds a hub's edges with its nodes,
+    then the nodes; a transaction that overflows is retried smaller."""
+    bulk.repeat_bounded(
+        graph,
+        "MATCH (:Node)-[r]->() WITH r LIMIT $limit DELETE r RETURN count(*) AS count",
+        "emptying the projection (relationships)",
+    )
+    bulk.repeat_bounded(
+        graph,
+        "MATCH (n:Node) WITH n LIMIT $limit DETACH DELETE n RETURN count(*) AS count",
+        "emptying the projection (nodes)",
+    )
     graph.run("MATCH (s:SyncState {key: $key}) DELETE s", "resetting the watermark", key=STATE_KEY)
+
+
+def _count(report: SyncReport, batch: Batch) -> None:
+    report.batches += 1
+    report.nodes += len(batch.nodes)
+    report.edges += len(batch.edges)
+    report.watermark_ms = max(report.watermark_ms, batch.updated_ms)
+
+
+def _full(graph: Graph, rows: MlmdRows, page: int, report: SyncReport) -> None:
+    """Into the emptied projection: pages as plain creates, then the indexes set-wise."""
+    facts = bulk.Facts()
+    for batch in scan(rows, None, page):
+        doing = f"writing a {batch.cls} batch"
+        bulk.write_split(graph, bulk.items(batch), bulk.create, doing, bulk.item_name)
+        facts.add(batch)
+        _count(report, batch)
+    bulk.finish(graph, facts)
+
+
+def _incremental(
+    graph: Graph,
+    rows: MlmdRows,
+    since: int | None,
+    page: int,
+    report: SyncReport,
+    state: dict[str, Any],
+) -> None:
+    """Merge what changed since the watermark, keeping the indexes batch by batch."""
+    marked = levels.load(graph)
+    touched: set[str] = set()
+    for batch in scan(rows, since, page):
+        written = _merge_split(graph, batch, marked)
+        touched.update(end for edge in written for end in (edge.source, edge.target))
+        _count(report, batch)
+    if state.get(texts.STATE_FIELD) != texts.VERSION:
+        texts.backfill(graph)  # synced before rows were stored: stored in place, once
+    # Hubs that crossed the threshold: among the nodes written, or among all nodes when
+    # the projection predates the index.
+    everywhere = state.get(levels.STATE_FIELD) != levels.VERSION
+    levels.settle(graph, None if everywhere else touched, marked)
 
 
 def sync(
@@ -208,24 +276,11 @@ def sync(
         watermark = int(state.get("watermark_ms", 0))
         since = max(watermark - lookback_ms, 0)
     report = SyncReport(full=since is None, since_ms=since, watermark_ms=watermark)
-    marked = levels.load(graph)
-    touched: set[str] = set()
-    for batch in scan(rows, since, page):
-        write = partial(_write_batch, batch=batch, marked=marked, fresh=report.full)
-        written = graph.write(write, f"writing a {batch.cls} batch")
-        if not report.full:  # a full sync checks every node when it ends
-            touched.update(end for edge in written for end in (edge.source, edge.target))
-        report.batches += 1
-        report.nodes += len(batch.nodes)
-        report.edges += len(batch.edges)
-        report.watermark_ms = max(report.watermark_ms, batch.updated_ms)
-    before = None if report.full else state  # the projection an incremental sync found
-    if before is not None and before.get(texts.STATE_FIELD) != texts.VERSION:
-        texts.backfill(graph)  # synced before rows were stored: stored in place, once
-    # Hubs that crossed the threshold: among the nodes written, or among all nodes when
-    # the sync wrote them all or the projection predates the index.
-    everywhere = before is None or before.get(levels.STATE_FIELD) != levels.VERSION
-    levels.settle(graph, None if everywhere else touched, marked)
+    if report.full:
+        _full(graph, rows, page, report)
+    else:
+        assert state is not None
+        _incremental(graph, rows, since, page, report, state)
     graph.write(
         lambda tx: tx.run(
             "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "

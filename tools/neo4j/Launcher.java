@@ -55,6 +55,10 @@ public class Launcher {
                         Long.getLong("lineage.neo4j.pagecache.mb", 256L)))
                 .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size,
                         ByteUnit.mebiBytes(Long.getLong("lineage.neo4j.txmemory.mb", 384L)))
+                // One transaction's memory (0: bounded by the global pool alone). Tests set it
+                // small to make a sync batch overflow it (-Dlineage.neo4j.txmax.kb).
+                .setConfig(GraphDatabaseSettings.memory_transaction_max_size,
+                        ByteUnit.kibiBytes(Long.getLong("lineage.neo4j.txmax.kb", 0L)))
                 // Do not reserve disk for transaction logs that a test never fills.
                 .setConfig(GraphDatabaseSettings.preallocate_logical_logs, false)
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "1 files")
@@ -63,7 +67,12 @@ public class Launcher {
                 // setting, valid for the 5.26 line pinned in pom.xml.
                 .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                 // A hung test transaction should fail the test, not the whole session.
-                .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMinutes(5))
+                .setConfig(GraphDatabaseSettings.transaction_timeout, Duration.ofMillis(
+                        Long.getLong("lineage.neo4j.txtimeout.ms", Duration.ofMinutes(5).toMillis())))
+                // How often timed-out transactions are found and stopped (Neo4j's default is
+                // 2s, so a shorter timeout is only honoured that late; tests shorten both).
+                .setConfig(GraphDatabaseSettings.transaction_monitor_check_interval, Duration.ofMillis(
+                        Long.getLong("lineage.neo4j.txmonitor.ms", 2000L)))
                 .build();
         service.set(dbms);
 
