@@ -8,9 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lineage.cli.common import fail, handle_errors, load_settings, print_json
+from lineage.cli.common import fail, handle_errors, load_settings, open_store, print_json
 from lineage.snapshots import ops
 from lineage.snapshots.blobs import BlobStore, open_blob_store
+from lineage.snapshots.lineage import snapshot_record
 
 app = typer.Typer(help="Data snapshots: a Merkle manifest per tree, blobs stored once.")
 
@@ -31,8 +32,13 @@ def create(
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Snapshot PATH; prints the snapshot id (the Merkle root of its content)."""
-    created = ops.create(path, _blobs(store), name=name)
+    """Snapshot PATH and record it in the metadata store as a lineage node; prints the
+    snapshot id (the Merkle root of its content)."""
+    blobs = _blobs(store)
+    created = ops.create(path, blobs, name=name)
+    # After the blobs and manifest: a node never names a snapshot the store lacks.
+    with open_store(load_settings()) as metadata:
+        metadata.put_run(snapshot_record(created, blobs))
     if as_json:
         print_json(created.as_dict())
         return

@@ -1,4 +1,11 @@
-"""Impact: every model and run downstream of some nodes, paged by id with a cursor."""
+"""Impact: every model and run downstream of some nodes, paged by id with a cursor.
+
+A snapshot stands for the data it holds (see ``lineage.query.traverse``): impact
+from a snapshot is impact from the artifacts it was taken of, the snapshot
+included. The stored edge runs artifact -> snapshot, so those artifacts are added
+to the starts here, once, and every reader's way of answering (the generic walk,
+Neo4j's reach index and its Cypher walks) then walks the stored arrows alone.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import json
 from collections.abc import Sequence
 
 from lineage.errors import BadInputError
-from lineage.model import NodeKind
+from lineage.model import EdgeKind, NodeKind
 from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import LineageReader
 from lineage.query.types import DATA_FLOW, Direction, ImpactAnswer, ImpactQuery, LineageNode
@@ -71,11 +78,28 @@ def _page(ids: Sequence[str], after: str | None, first: int) -> tuple[list[str],
     return list(ids[start : start + first]), start + first < len(ids)
 
 
+def held_starts(
+    reader: LineageReader, sources: Sequence[LineageNode], as_of_ms: int | None
+) -> list[str]:
+    """The ids impact starts from: the sources, and the data each snapshot among them
+    holds (its SNAPSHOT_OF sources). One hop only: the other snapshots of that data are
+    reached, if at all, as any node downstream of it."""
+    starts = dict.fromkeys(s.id for s in sources)
+    snapshots = [s.id for s in sources if s.kind is NodeKind.SNAPSHOT]
+    if snapshots:
+        held = reader.expand(snapshots, Direction.UPSTREAM, _SNAPSHOT_OF, as_of_ms)
+        starts.update(dict.fromkeys(sorted(e.source for e in held.edges)))
+    return list(starts)
+
+
+_SNAPSHOT_OF = frozenset({EdgeKind.SNAPSHOT_OF})
+
+
 def impact(
     reader: LineageReader, sources: Sequence[LineageNode], query: ImpactQuery, budget: int
 ) -> ImpactAnswer:
     after_model, after_run = decode_cursor(query.after) if query.after else (None, None)
-    starts = [s.id for s in sources]
+    starts = held_starts(reader, sources, query.as_of_ms)
     page = None
     if isinstance(reader, PagedReach) and query.as_of_ms is None:
         page = reader.reach_page(

@@ -4,6 +4,9 @@ Both readers run these same functions, so a depth cut, a node limit or a tie
 between two equally short paths comes out the same whichever store answers.
 A walk goes level by level (one ``expand`` call per level, however wide), and
 within a level takes new nodes in id order, so a cut keeps the same nodes every time.
+
+Snapshot edges are walked both ways, never two in a row (see ``_cross``): a
+snapshot stands for the data it holds.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lineage.model import EdgeKind, NodeKind
 from lineage.query import gcpause
 from lineage.query.port import CappedExpand, Expansion, LineageReader
 from lineage.query.types import (
@@ -34,6 +38,10 @@ class _Walk:
     passed: set[str] = field(default_factory=set)  # walked through, not returned (kinds filter)
     edges: dict[tuple[str, str, str, str], LineageEdge] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
+    # The kind of each node reached, and the frontier nodes (by walk direction) that
+    # were reached over a snapshot edge alone: they cross no second one.
+    kinds: dict[str, NodeKind] = field(default_factory=dict)
+    hopped: dict[Direction, set[str]] = field(default_factory=dict)
     # What a reader's cut level (CappedExpand) left out, counted but not sent.
     unsent_nodes: int = 0
     unsent_edges: int = 0
@@ -52,10 +60,6 @@ class _Walk:
         return node_id in self.kept or node_id in self.passed
 
 
-def _far_end(edge: LineageEdge, direction: Direction) -> str:
-    return edge.source if direction is Direction.UPSTREAM else edge.target
-
-
 def walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> LineageAnswer:
     """A bounded breadth-first walk from ``start``; see ``LineageQuery`` for the knobs."""
     with gcpause.paused():
@@ -64,6 +68,7 @@ def walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Line
 
 def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> LineageAnswer:
     state = _Walk(kept={start.id: start}, seen={start.id})
+    state.kinds[start.id] = start.kind
     directions = (
         [Direction.UPSTREAM, Direction.DOWNSTREAM]
         if query.direction is Direction.BOTH
@@ -99,22 +104,19 @@ def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Lin
             ids = frontiers[direction]
             if not ids:
                 continue
-            step = _level(reader, cutter, state, ids, direction, query)
-            state.add_edges(step.edges)
-            ends = (
-                {e.source for e in step.edges}
-                if direction is Direction.UPSTREAM
-                else {e.target for e in step.edges}
-            )
-            kept_ids, passed_ids, far_nodes = state.kept, state.passed, step.nodes
+            far_nodes, ends, _pairs = _step(reader, cutter, state, ids, direction, query)
+            kept_ids, passed_ids = state.kept, state.passed
             found[direction] = {
                 i: far_nodes[i]
                 for i in ends
                 if i not in kept_ids and i not in passed_ids and i in far_nodes
             }
+            state.hopped[direction] = {i for i in found[direction] if ends[i]}
         new_nodes: dict[str, LineageNode] = {}
         for nodes in found.values():
             new_nodes.update(nodes)
+        for node_id, node in new_nodes.items():
+            state.kinds[node_id] = node.kind
         keep = sorted(i for i, n in new_nodes.items() if returned(n))
         room = query.limit - len(state.kept)
         if len(keep) > room:
@@ -167,27 +169,84 @@ def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Lin
     )
 
 
-def _level(
+_SNAPSHOT_OF = frozenset({EdgeKind.SNAPSHOT_OF})
+_OPPOSITE = {Direction.UPSTREAM: Direction.DOWNSTREAM, Direction.DOWNSTREAM: Direction.UPSTREAM}
+# Who crosses a snapshot edge against its arrow: walking up, an artifact to its
+# snapshots; walking down, a snapshot to the data it holds.
+_CROSSES = {Direction.UPSTREAM: NodeKind.ARTIFACT, Direction.DOWNSTREAM: NodeKind.SNAPSHOT}
+
+
+def _step(
     reader: LineageReader,
     cutter: CappedExpand | None,
     state: _Walk,
     ids: list[str],
     direction: Direction,
     query: LineageQuery,
+) -> tuple[dict[str, LineageNode], dict[str, bool], list[tuple[str, str]]]:
+    """One level in one direction: the far nodes, each far end's id with whether it was
+    reached over a snapshot edge alone, and the (near, far) pairs of the edges walked.
+    The edges go into ``state``."""
+    hopped = state.hopped.get(direction, set())
+    parts: list[tuple[Expansion, Direction]] = []
+    if EdgeKind.SNAPSHOT_OF not in query.edge_kinds:
+        parts.append(
+            (_level(reader, cutter, state, ids, direction, query.edge_kinds, query), direction)
+        )
+    else:
+        plain = [i for i in ids if i not in hopped]
+        again = [i for i in ids if i in hopped]
+        others = query.edge_kinds - _SNAPSHOT_OF
+        if plain:
+            parts.append(
+                (
+                    _level(reader, cutter, state, plain, direction, query.edge_kinds, query),
+                    direction,
+                )
+            )
+        if again and others:
+            parts.append(
+                (_level(reader, cutter, state, again, direction, others, query), direction)
+            )
+        cross = [i for i in plain if state.kinds.get(i) is _CROSSES.get(direction)]
+        if cross:
+            back = _OPPOSITE[direction]
+            parts.append((reader.expand(cross, back, _SNAPSHOT_OF, query.as_of_ms), back))
+    nodes: dict[str, LineageNode] = {}
+    ends: dict[str, bool] = {}
+    pairs: list[tuple[str, str]] = []
+    for step, way in parts:
+        state.add_edges(step.edges)
+        nodes.update(step.nodes)
+        up = way is Direction.UPSTREAM
+        for edge in step.edges:
+            near, far = (edge.target, edge.source) if up else (edge.source, edge.target)
+            ends[far] = ends.get(far, True) and edge.kind is EdgeKind.SNAPSHOT_OF
+            pairs.append((near, far))
+    return nodes, ends, pairs
+
+
+def _level(
+    reader: LineageReader,
+    cutter: CappedExpand | None,
+    state: _Walk,
+    ids: list[str],
+    direction: Direction,
+    kinds: frozenset[EdgeKind],
+    query: LineageQuery,
 ) -> Expansion:
     """One level: cut by the reader to the room left (plus one, to know more follow)
-    when it can, else whole."""
+    when it can, else whole. (A level in parts, each cut so, still holds the level's
+    first ``room`` new ids.)"""
     if cutter is not None:
         room = query.limit - len(state.kept)
         known = list(state.kept)
-        capped = cutter.expand_capped(
-            ids, direction, query.edge_kinds, query.as_of_ms, known, room + 1
-        )
+        capped = cutter.expand_capped(ids, direction, kinds, query.as_of_ms, known, room + 1)
         if capped is not None:
             state.unsent_nodes += capped.more_nodes
             state.unsent_edges += capped.more_edges
             return capped.expansion
-    return reader.expand(ids, direction, query.edge_kinds, query.as_of_ms)
+    return reader.expand(ids, direction, kinds, query.as_of_ms)
 
 
 def frontiers_union(frontiers: dict[Direction, list[str]]) -> set[str]:
@@ -208,11 +267,8 @@ def _unreached(
     for direction, ids in frontiers.items():
         if not ids:
             continue
-        step = reader.expand(ids, direction, query.edge_kinds, query.as_of_ms)
-        state.add_edges(step.edges)
-        for edge in step.edges:
-            if not state.reached(_far_end(edge, direction)):
-                more.add(edge.target if direction is Direction.UPSTREAM else edge.source)
+        _nodes, _ends, pairs = _step(reader, None, state, ids, direction, query)
+        more.update(near for near, far in pairs if not state.reached(far))
     return sorted(more)
 
 

@@ -70,6 +70,13 @@ def snapshot_node(created: Created, blobs: BlobStore) -> Artifact:
     )
 
 
+def snapshot_record(created: Created, blobs: BlobStore) -> RunRecord:
+    """A snapshot made on its own (``lineage snapshot create``), as a lineage node: so
+    impact and lineage find it by its id. Recording it again changes nothing (a name
+    added since is merged into its ``names``)."""
+    return RunRecord(artifacts=(snapshot_node(created, blobs),))
+
+
 def snapshot_artifact(
     artifact: Artifact, path: Path, blobs: BlobStore, name: str | None = None
 ) -> SnapshotParts:

@@ -89,6 +89,7 @@ class ReaderContract:
             "task:r1/preprocess",
             "task:r2/preprocess",
             sc.raw.id,
+            sc.snapshot,  # the snapshot of the data read: the same bytes, kept
             sc.prep_image.id,
             sc.trainer_v1.id,
         }
@@ -240,7 +241,8 @@ class ReaderContract:
         then = service.lineage(LineageQuery(model, depth=50, as_of_ms=recorded.r1_recorded_ms))
         now = service.lineage(LineageQuery(model, depth=50))
         assert "task:r2/preprocess" in ids(now.nodes)
-        assert ids(then.nodes) == ids(now.nodes) - {"task:r2/preprocess"}
+        # The snapshot of the raw data was recorded after r1 as well.
+        assert ids(then.nodes) == ids(now.nodes) - {"task:r2/preprocess", sc.snapshot}
         with pytest.raises(NotFoundError):
             service.lineage(
                 LineageQuery(sc.out(sc.r3, "export/exported"), as_of_ms=recorded.r1_recorded_ms)
@@ -328,11 +330,14 @@ class ReaderContract:
             assert uncounted == counted
             assert sum(len(m) for m, _ in counted) > 1  # more than one page was walked
 
-    def test_impact_of_a_snapshot_nobody_read_is_empty(
+    def test_impact_of_a_snapshot_is_impact_of_the_data_it_holds(
         self, service: LineageService, recorded: Recorded
     ) -> None:
-        answer = service.impact(ImpactQuery(snapshot=recorded.sc.snapshot))
-        assert (answer.total_models, answer.total_runs, answer.models) == (0, 0, ())
+        sc = recorded.sc
+        of_snapshot = service.impact(ImpactQuery(snapshot=sc.snapshot))
+        of_data = service.impact(ImpactQuery(artifact=sc.raw.id))
+        assert of_snapshot.total_models == of_data.total_models > 0
+        assert (of_snapshot.models, of_snapshot.runs) == (of_data.models, of_data.runs)
 
     # --- path and diff -----------------------------------------------------
 
