@@ -19,8 +19,7 @@ import anyio
 import anyio.to_thread
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from fastapi.responses import JSONResponse, Response
 
 from lineage.api.audit import AuditLog, audit_path
 from lineage.api.auth import Authenticator, Principal
@@ -28,6 +27,7 @@ from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
 from lineage.api.errors import HTTP_STATUS, Code, ForbiddenError, error_body
 from lineage.api.execute import Outcome, execute, operation_name
+from lineage.api.graphiql import GRAPHIQL_STATIC, graphiql_page, graphiql_static
 from lineage.api.runtime import limits_of, open_shared
 from lineage.api.schema import LineageSchema, build_schema
 from lineage.errors import LineageError
@@ -106,7 +106,7 @@ def create_app(
             return await graphql_post(request)
         params = request.query_params
         if "query" not in params and "text/html" in request.headers.get("accept", ""):
-            return HTMLResponse(get_graphql_ide_html("graphiql"))
+            return graphiql_page()
         try:
             variables = json.loads(params["variables"]) if params.get("variables") else None
         except (ValueError, RecursionError):  # RecursionError: nested past ~1,000 levels
@@ -151,6 +151,7 @@ def create_app(
     # A plain route: FastAPI's dependency solving would cost more than the GraphQL
     # request it serves, and the endpoint needs nothing but the request.
     app.add_route("/graphql", graphql, methods=["GET", "POST"])
+    app.mount(GRAPHIQL_STATIC, graphiql_static(), name="graphiql")
     return app
 
 
