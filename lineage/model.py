@@ -33,6 +33,7 @@ class NodeKind(StrEnum):
     ARTIFACT = "Artifact"
     IMAGE = "Image"
     SNAPSHOT = "Snapshot"
+    RECURRING_RUN = "RecurringRun"  # a KFP recurring run: the schedule that starts runs
 
 
 class EdgeKind(StrEnum):
@@ -50,6 +51,7 @@ class EdgeKind(StrEnum):
     USES_IMAGE = "USES_IMAGE"  # image -> task (the image is an input of the task)
     SNAPSHOT_OF = "SNAPSHOT_OF"  # artifact -> snapshot of its content
     CACHED_FROM = "CACHED_FROM"  # original task -> the cached task that reused its outputs
+    TRIGGERED_BY = "TRIGGERED_BY"  # run -> the recurring run that started it
 
 
 class KfpType(StrEnum):
@@ -78,12 +80,14 @@ class LineageType(StrEnum):
     SNAPSHOT = "lineage.Snapshot"  # artifact: a content-addressed data snapshot
     SNAPSHOT_EXECUTION = "lineage.SnapshotExecution"  # execution: the act of snapshotting
     STATE = "lineage.State"  # context: ingest watermarks; never a lineage node
+    RECURRING_RUN = "lineage.RecurringRun"  # context: a KFP recurring run (its trigger)
 
 
 CONTEXT_KINDS: Mapping[str, NodeKind] = {
     KfpType.PIPELINE: NodeKind.PIPELINE,
     KfpType.PIPELINE_RUN: NodeKind.RUN,
     LineageType.PIPELINE_VERSION: NodeKind.PIPELINE_VERSION,
+    LineageType.RECURRING_RUN: NodeKind.RECURRING_RUN,
 }
 ARTIFACT_KINDS: Mapping[str, NodeKind] = {
     LineageType.IMAGE: NodeKind.IMAGE,
@@ -159,6 +163,11 @@ def pipeline_id(name: str, namespace: str | None = None) -> str:
 
 def run_id(run: str) -> str:
     return f"run:{run}"
+
+
+def recurring_run_id(recurring_run: str) -> str:
+    """A KFP recurring run, by the API's ``recurring_run_id``."""
+    return f"recurring-run:{recurring_run}"
 
 
 def task_id(run: str, path: str) -> str:

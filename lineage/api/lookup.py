@@ -16,6 +16,7 @@ from lineage.api.analysis import ModelRanking, RankedModel
 from lineage.api.artifacts import Artifact, Snapshot
 from lineage.api.connections import scan
 from lineage.api.nodes import LineageNode, Order, metrics_of
+from lineage.api.recurring import RecurringRun
 from lineage.api.runs import Pipeline, PipelineVersion, Run, pipeline_matches
 from lineage.api.tasks import Task
 from lineage.errors import BadInputError, NotFoundError
@@ -115,6 +116,9 @@ async def node_by_id(c: RequestContext, node_id: str, required: bool = True) -> 
         if kind is NodeKind.RUN:
             return Run.of(context)
         return Pipeline.of(context) if kind is NodeKind.PIPELINE else PipelineVersion.of(context)
+    if kind is NodeKind.RECURRING_RUN:
+        context = await c.loaders.contexts.load(node_id)
+        return RecurringRun.of(context) if context else None
     if kind is NodeKind.TASK:
         execution = await c.loaders.executions.load(node_id)
         return Task.of(execution) if execution else None

@@ -23,6 +23,7 @@ from lineage.api.nodes import (
     ms_to_datetime,
     text,
 )
+from lineage.api.recurring import RecurringRun
 from lineage.api.scope import pipeline_namespace
 from lineage.model import KfpType, LineageType
 from lineage.store.port import Page
@@ -120,6 +121,11 @@ class Run(LineageNode):
     async def pipeline_version(self, info: Info) -> PipelineVersion | None:
         parent = await _parent(info, self.id, LineageType.PIPELINE_VERSION)
         return PipelineVersion.of(parent) if parent else None
+
+    @gql_field(description="The recurring run that started this run (KFP's recurring_run_id).")
+    async def recurring_run(self, info: Info) -> RecurringRun | None:
+        parent = await _parent(info, self.id, LineageType.RECURRING_RUN)
+        return RecurringRun.of(parent) if parent else None
 
     @gql_field(description="The run's state: as recorded, else derived from its tasks.")
     async def state(self, info: Info) -> RunState:

@@ -80,7 +80,7 @@ class Visibility:
         by_kind: dict[NodeKind, list[LineageNode]] = {}
         for node in nodes.values():
             by_kind.setdefault(node.kind, []).append(node)
-        for node in by_kind.get(NodeKind.RUN, []):
+        for node in by_kind.get(NodeKind.RUN, []) + by_kind.get(NodeKind.RECURRING_RUN, []):
             self._known[node.id] = self._ns_ok(_namespace(node))
         for node in by_kind.get(NodeKind.PIPELINE, []):
             namespace = _namespace(node) or pipeline_namespace(node.id)

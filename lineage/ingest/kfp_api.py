@@ -5,10 +5,13 @@ Units, each written in one transaction:
 - a pipeline version: its ``pipeline_spec`` (unwrapped from ``{pipeline_spec,
   platform_spec}``) recorded by the spec ingest's own ``spec_record``, with the KFP ids
   that name it added to the version and pipeline contexts;
+- a recurring run: its trigger, mode and status, as a node of its own (api_triggers),
+  read again when it changes;
 - a run: the API's facts (state, runtime config, version, experiment, recurring run,
   times, error) joined onto the run's ``system.PipelineRun`` context, merged with what
-  the MLMD ingest recorded there; and, from releases without MLMD, its native tasks
-  and artifacts as lineage (see api_tasks).
+  the MLMD ingest recorded there, with the recurring run that started it as a parent;
+  and, from releases without MLMD, its native tasks and artifacts as lineage (see
+  api_tasks).
 
 Incremental (store state ``ingest:kfp:<endpoint>``): versions are immutable and read
 once; runs are read when created since the last high-water mark, or when a run that was
@@ -23,13 +26,20 @@ from functools import partial
 from typing import Any
 
 from lineage.errors import BadInputError, NotFoundError
-from lineage.ingest import api_runs
+from lineage.ingest import api_runs, api_triggers
 from lineage.ingest.api_client import KfpApiClient
 from lineage.ingest.api_tasks import spec_tasks, task_nodes
 from lineage.ingest.report import IngestReport
 from lineage.ingest.spec import keep_stored_properties, parse_spec, pipeline_context, spec_record
 from lineage.ingest.units import Progress, Unit, write_units
-from lineage.model import Context, PropertyValue, RunRecord, pipeline_id, run_id
+from lineage.model import (
+    Context,
+    PropertyValue,
+    RunRecord,
+    pipeline_id,
+    recurring_run_id,
+    run_id,
+)
 from lineage.store.port import MetadataStore
 
 
@@ -93,9 +103,17 @@ class KfpApiIngest:
         self.recurring = {
             str(r.get("recurring_run_id")): r
             for r in self.client.pages("recurringruns", ("recurringRuns", "recurring_runs"), space)
+            if r.get("recurring_run_id")
         }
         pending: dict[str, tuple[str, str, str]] = {}  # unit key -> version id, spec, pipeline
         units = list(self._version_units(pending))
+        schedules = {rid: api_triggers.fingerprint(r) for rid, r in self.recurring.items()}
+        known_schedules: dict[str, str] = dict(state.get("recurring_runs", {}))
+        units += [
+            self._recurring_unit(self.recurring[rid])
+            for rid, fp in sorted(schedules.items())
+            if known_schedules.get(rid) != fp
+        ]
         runs, hwm, seen = self._changed_runs(state)
         self._known = len(units) + len(runs)
         self.has_records = bool(units or runs)
@@ -115,8 +133,15 @@ class KfpApiIngest:
             on_written=written,
         )
         failed_runs = sorted(u.key.removeprefix("run:") for u in failed if u.key.startswith("run:"))
+        failed_keys = {u.key for u in failed}
         value = {
             "versions": {k: list(v) for k, v in sorted(self.versions.items())},
+            # A schedule is read again when it changes (mode, status, trigger...).
+            "recurring_runs": {
+                rid: fp
+                for rid, fp in sorted(schedules.items())
+                if f"recurring:{rid}" not in failed_keys
+            },
             "runs_created_since": hwm,
             # Runs that may still change: not finished, on the mark, or failed here.
             "seen": {k: v for k, v in seen.items() if k not in failed_runs},
@@ -132,6 +157,26 @@ class KfpApiIngest:
         yield from versions
         for run in runs:
             yield from self._run_units(run, pending)
+
+    # --- recurring runs ---------------------------------------------------------
+
+    def _recurring_unit(self, recurring: Mapping[str, Any]) -> Unit:
+        rid = str(recurring.get("recurring_run_id"))
+        context = api_triggers.recurring_run_context(recurring, self.namespace)
+        return Unit(f"recurring:{rid}", context.id, lambda: RunRecord((context,)))
+
+    def _trigger_of(self, run: Mapping[str, Any]) -> Context | None:
+        """The recurring run that started ``run``, as its record must carry it."""
+        rid = str(run.get("recurring_run_id") or "")
+        if not rid:
+            return None
+        if rid in self.recurring:
+            return api_triggers.recurring_run_context(self.recurring[rid], self.namespace)
+        stored = self.store.get_contexts([recurring_run_id(rid)])
+        if stored:
+            return stored[0]
+        space = str(run.get("namespace") or self.namespace or "")
+        return api_triggers.unlisted_context(rid, space or None)
 
     # --- pipeline versions ----------------------------------------------------
 
@@ -286,18 +331,23 @@ class KfpApiIngest:
             parents = (pipeline_id(version[1]), version[0])
             found = self.store.get_contexts([pipeline_id(version[1])])
             pipeline_ctx = found[0] if found else pipeline_context(version[1])
+        trigger = self._trigger_of(run)
+        if trigger is not None:
+            parents = (*parents, trigger.id)
         stored = self.store.get_contexts([run_id(rid)])
         props = api_runs.run_properties(run, self.experiments, self.recurring)
         ctx = api_runs.run_context(
             run, props, parents, stored[0] if stored else None, self.namespace
         )
         tasks = run.get("tasks") or []
+        # The recurring run goes first: a context's parents are written before it.
+        above = (trigger,) if trigger is not None else ()
         if not tasks:
-            return RunRecord((ctx,))
+            return RunRecord((*above, ctx))
         space = ctx.properties.get("namespace")
         executions, artifacts, events = task_nodes(
             rid, tasks, declared, space if isinstance(space, str) else None
         )
         # KFP attributes every node to the pipeline and to the run.
-        contexts = (pipeline_ctx, ctx) if pipeline_ctx is not None else (ctx,)
+        contexts = (*((pipeline_ctx,) if pipeline_ctx is not None else ()), *above, ctx)
         return RunRecord(contexts, tuple(executions), tuple(artifacts), tuple(events))

@@ -129,7 +129,7 @@ class MlmdReader:
                 self._events(rows, way, edge_kinds, step)
             if EdgeKind.CACHED_FROM in edge_kinds or EdgeKind.PARENT_DAG in edge_kinds:
                 self._references(rows, way, edge_kinds, step)
-            if edge_kinds & {EdgeKind.PART_OF, EdgeKind.VERSION_OF}:
+            if edge_kinds & {EdgeKind.PART_OF, EdgeKind.VERSION_OF, EdgeKind.TRIGGERED_BY}:
                 self._contexts(rows, way, edge_kinds, step)
         return step.out
 

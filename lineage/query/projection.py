@@ -4,8 +4,8 @@ The MLMD reader applies them while it walks; the Neo4j sync applies them while
 it projects. Because both call these functions, the two graphs agree by
 construction. The rules:
 
-- contexts of type system.Pipeline, system.PipelineRun and lineage.PipelineVersion
-  are nodes; other contexts (lineage.State book-keeping) are not;
+- contexts of type system.Pipeline, system.PipelineRun, lineage.PipelineVersion and
+  lineage.RecurringRun are nodes; other contexts (lineage.State book-keeping) are not;
 - every execution is a Task, except lineage.SnapshotExecution, which is folded
   into a SNAPSHOT_OF edge from each artifact it reads to each lineage.Snapshot it writes;
 - every artifact is a node: lineage.Image an Image, lineage.Snapshot a Snapshot,
@@ -17,7 +17,8 @@ construction. The rules:
   (DECLARED_*, INTERNAL_*, PENDING_OUTPUT) are not lineage;
 - a task is PART_OF each run context it is attributed to (not the pipeline
   context KFP also attributes it to: the run already is PART_OF the pipeline);
-- a context is VERSION_OF a parent pipeline version, and PART_OF any other parent;
+- a context is VERSION_OF a parent pipeline version, TRIGGERED_BY a parent recurring run
+  (lineage.RecurringRun), and PART_OF any other parent;
 - CACHED_FROM runs from the task named by a task's ``cached_from`` property to
   that task; PARENT_DAG from a task to the task named by its ``parent_task``.
   An edge exists only when both ends are lineage nodes of the right kind.
@@ -150,8 +151,16 @@ def snapshot_edge(source: LineageNode, snapshot: LineageNode) -> LineageEdge | N
     return LineageEdge(source.id, snapshot.id, EdgeKind.SNAPSHOT_OF)
 
 
+# A run's parent context that is not where it sits: the spec it ran, the schedule that
+# started it.
+_CONTEXT_EDGES = {
+    NodeKind.PIPELINE_VERSION: EdgeKind.VERSION_OF,
+    NodeKind.RECURRING_RUN: EdgeKind.TRIGGERED_BY,
+}
+
+
 def context_edge(child: LineageNode, parent: LineageNode) -> LineageEdge:
-    kind = EdgeKind.VERSION_OF if parent.kind is NodeKind.PIPELINE_VERSION else EdgeKind.PART_OF
+    kind = _CONTEXT_EDGES.get(parent.kind, EdgeKind.PART_OF)
     return LineageEdge(child.id, parent.id, kind)
 
 

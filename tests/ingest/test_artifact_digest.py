@@ -108,8 +108,7 @@ def test_without_the_option_each_artifact_says_it_was_not_requested(fast_tmp: Pa
 
 
 def test_a_bad_size_is_a_clear_config_error(fast_tmp: Path) -> None:
-    uris = _source(fast_tmp)
-    del uris
+    _source(fast_tmp)
     result = invoke(
         ["ingest", "mlmd", "--sqlite", str(fast_tmp / "kfp.sqlite"), "--digest-max-size", "lots"],
         fast_tmp / "home",

@@ -18,7 +18,7 @@ from lineage.ingest.api_client import KfpApiClient
 from lineage.ingest.kfp_api import KfpApiIngest
 from lineage.ingest.report import IngestReport
 from lineage.ingest.spec import parse_spec
-from lineage.model import KfpType, LineageType, pipeline_id, run_id
+from lineage.model import KfpType, LineageType, pipeline_id, recurring_run_id, run_id
 from lineage.store.mlmd import MlmdStore
 from tests.ingest.api_replay import FIXTURES, MLMD_ERA, ReplayServer
 from tests.ingest.mlmd_helpers import fast_tmp, open_home
@@ -76,7 +76,8 @@ def test_versions_are_recorded_from_their_unwrapped_specs(
     replay: ReplayServer, store: MlmdStore
 ) -> None:
     report = run_ingest(replay, store)
-    assert (report.read, report.written, report.failed) == (5, 5, 0)  # 2 versions, 3 runs
+    # 2 versions, 2 recurring runs, 3 runs
+    assert (report.read, report.written, report.failed) == (7, 7, 0)
     ids = _spec_ids()
     assert ids[V1] != ids[V2]
     [v1, v2] = store.get_contexts([ids[V1], ids[V2]])
@@ -101,7 +102,11 @@ def test_run_facts_land_on_the_run_context(replay: ReplayServer, store: MlmdStor
     done, running, failed = store.get_contexts([run_id(DONE), run_id(RUNNING), run_id(FAILED)])
     assert (done.type, done.name) == (KfpType.PIPELINE_RUN, DONE)
     assert done.parents == (pipeline_id("training-pipeline"), ids[V1])
-    assert running.parents == (pipeline_id("training-pipeline"), ids[V2])
+    assert running.parents == (
+        pipeline_id("training-pipeline"),
+        ids[V2],
+        recurring_run_id("aaaa0000-recu-4000-8000-000000000001"),
+    )
     recorded = _recorded("runs.page1.json")["runs"][0]
     assert done.properties["state"] == "SUCCEEDED"
     assert done.properties["runtime_config"] == recorded["runtime_config"]
@@ -167,5 +172,5 @@ def test_5xx_and_429_are_retried_then_succeed(replay: ReplayServer, store: MlmdS
     replay.fail("runs", 503, b'{"error":"busy"}')
     replay.fail("runs", 429, b"")
     report = run_ingest(replay, store)
-    assert report.failed == 0 and report.written == 5
+    assert report.failed == 0 and report.written == 7
     assert len(replay.hits("runs")) == 4  # two refusals, then both pages

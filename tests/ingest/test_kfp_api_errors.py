@@ -90,7 +90,7 @@ def test_the_command_prints_its_report_as_json(replay: ReplayServer, fast_tmp: P
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["source"] == f"kfp {replay.url}"
-    assert (report["read"], report["written"], report["failed"]) == (5, 5, 0)
+    assert (report["read"], report["written"], report["failed"]) == (7, 7, 0)
 
 
 def test_no_server_at_the_endpoint_is_an_unavailable_error(fast_tmp: Path) -> None:
