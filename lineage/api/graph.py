@@ -38,6 +38,12 @@ class NodeRef:
     uri: str | None
     state: str | None = strawberry.field(description="The execution's or artifact's state.")
     properties: Json
+    state_known_as_of: bool = strawberry.field(
+        description="In an answer asOf a time: false when the store holds no record of the "
+        "node's state then (stored before it kept state history, or a time before it first "
+        "recorded it); `state` (and a run's `properties.state`) is then null, never "
+        "today's value. Always true without asOf."
+    )
     created_ms: strawberry.Private[int]
 
     @gql_field(metadata={FAST: _created_at}, description="When the store recorded it.")

@@ -33,9 +33,19 @@ _PREFIXED_KINDS = {"=" + k.value: k for k in NodeKind}
 _new = object.__new__
 # The slot setters of LineageNode's fields, by name; a field added there fails here.
 _SETTERS = {f.name: LineageNode.__dict__[f.name].__set__ for f in dataclasses.fields(LineageNode)}
-_id, _kind, _name, _type, _properties, _uri, _state, _created = (
+_id, _kind, _name, _type, _properties, _uri, _state, _created, _known = (
     _SETTERS.pop(name)
-    for name in ("id", "kind", "name", "type", "properties", "uri", "state", "created_ms")
+    for name in (
+        "id",
+        "kind",
+        "name",
+        "type",
+        "properties",
+        "uri",
+        "state",
+        "created_ms",
+        "state_known_as_of",
+    )
 )
 assert not _SETTERS, f"LineageNode fields not set by parse_node: {sorted(_SETTERS)}"
 EDGE_KINDS = {k.value: k for k in EdgeKind}
@@ -176,6 +186,7 @@ def parse_node(text: str) -> LineageNode | None:
     _uri(node, uri[1:] if uri else None)
     _state(node, state[1:] if state else None)
     _created(node, int(created) if created else 0)
+    _known(node, True)  # as of now; as-of answers are set by lineage.query.asof
     return node
 
 

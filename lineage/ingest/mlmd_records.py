@@ -61,6 +61,8 @@ class RecordBuilder:
     _uri_rows: dict[str, list[int]] = field(default_factory=dict)
     # Names TFX gave executions: kept as a property, not as the stored name (see tfx_mlmd).
     _renamed: set[int] = field(default_factory=set)
+    # Execution and artifact rows attributed to a TFX run read in this ingest.
+    _run_members: tuple[set[int], set[int]] = field(default_factory=lambda: (set(), set()))
     _tfx: bool | None = None
 
     @property
@@ -80,6 +82,8 @@ class RecordBuilder:
         """A TFX ``pipeline_run``: each execution a task named after its node."""
         label = ids.context_id(ctx)
         executions, artifacts = self._members(ctx.id, label)
+        self._run_members[0].update(ex.id for ex in executions)
+        self._run_members[1].update(a.id for a in artifacts)
         links = {ex.id: self.reader.contexts_of_execution(ex.id) for ex in executions}
         pipelines = {c.id: c for found in links.values() for c in found if c.type == tfx.PIPELINE}
         pipelines.update((p.id, p) for p in self.reader.parents(ctx.id) if tfx.is_pipeline(p.type))
@@ -129,15 +133,18 @@ class RecordBuilder:
         [record_ctx] = self._keep_stored([self._context(ctx, parents)])
         executions, artifacts = self._members(ctx.id, record_ctx.id)
         if ctx.type in (tfx.PIPELINE, tfx.NODE):
+            # Runs are read first: what a run of this ingest held is known without a call.
             executions = [
                 ex
                 for ex in executions
-                if not any(tfx.is_run(c.type) for c in self.reader.contexts_of_execution(ex.id))
+                if ex.id not in self._run_members[0]
+                and not any(tfx.is_run(c.type) for c in self.reader.contexts_of_execution(ex.id))
             ]
             artifacts = [
                 a
                 for a in artifacts
-                if not any(tfx.is_run(c.type) for c in self.reader.contexts_of_artifact(a.id))
+                if a.id not in self._run_members[1]
+                and not any(tfx.is_run(c.type) for c in self.reader.contexts_of_artifact(a.id))
             ]
         ex_ids = {ex.id: ids.generic_execution_id(ex, self.source_key) for ex in executions}
         return self._assemble(record_ctx.id, [record_ctx], executions, ex_ids, {}, artifacts)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from lineage.errors import BadInputError
 from lineage.model import EdgeKind, NodeKind
-from lineage.query import traverse
+from lineage.query import asof, traverse
 from lineage.query.port import LineageReader
 from lineage.query.types import (
     DATA_FLOW,
@@ -59,7 +59,8 @@ def facts(reader: LineageReader, model: LineageNode, as_of_ms: int | None) -> tu
         as_of_ms=as_of_ms,
         edge_kinds=DATA_FLOW,
     )
-    answer = traverse.walk(reader.around(model.id, query), model, query)
+    # As of a time, states are those the nodes had then (lineage.query.asof).
+    answer = asof.lineage_at(traverse.walk(reader.around(model.id, query), model, query), as_of_ms)
     nodes = {n.id: n for n in answer.nodes}
     out: Facts = defaultdict(set)
 
@@ -107,7 +108,12 @@ def facts(reader: LineageReader, model: LineageNode, as_of_ms: int | None) -> tu
         e.source for e in answer.edges if e.target == model.id and e.kind is EdgeKind.OUTPUT
     ]
     runs = _follow(reader, producers, EdgeKind.PART_OF, as_of_ms)
-    run_nodes = {r.id: r for found in runs.values() for r in found if r.kind is NodeKind.RUN}
+    run_nodes = {
+        r.id: asof.node_at(r, as_of_ms)
+        for found in runs.values()
+        for r in found
+        if r.kind is NodeKind.RUN
+    }
     for run in run_nodes.values():
         add(DiffCategory.RUN, "run", run.id)
         state = run.properties.get("state") or run.state

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lineage.errors import BadInputError, NotFoundError
+from lineage.query import asof, paths, traverse
 from lineage.query import diff as diffing
 from lineage.query import impact as impacts
-from lineage.query import paths, traverse
 from lineage.query.port import LineageReader
 from lineage.query.types import (
     MAX_DEPTH,
@@ -43,7 +43,7 @@ class LineageService:
 
     def node(self, node_id: str, as_of_ms: int | None = None) -> LineageNode:
         """One node; NotFoundError when the store has no such lineage node (as of then)."""
-        return self._node(self.reader, node_id, as_of_ms)
+        return asof.node_at(self._node(self.reader, node_id, as_of_ms), as_of_ms)
 
     def _node(self, reader: LineageReader, node_id: str, as_of_ms: int | None) -> LineageNode:
         found = reader.nodes([node_id]).get(node_id)
@@ -70,7 +70,7 @@ class LineageService:
         # included) in one round trip, and the start's lookup is then answered from it.
         reader = self.reader.around(query.start, query)
         start = self._node(reader, query.start, query.as_of_ms)
-        return traverse.walk(reader, start, query)
+        return asof.lineage_at(traverse.walk(reader, start, query), query.as_of_ms)
 
     def impact(self, query: ImpactQuery) -> ImpactAnswer:
         given = [x for x in (query.image, query.artifact, query.snapshot) if x is not None]
@@ -80,7 +80,8 @@ class LineageService:
             )
         if not 0 <= query.first <= MAX_PAGE:
             raise BadInputError(f"first must be between 0 and {MAX_PAGE}, got {query.first}")
-        return impacts.impact(self.reader, self._impact_sources(query), query, IMPACT_BUDGET)
+        answer = impacts.impact(self.reader, self._impact_sources(query), query, IMPACT_BUDGET)
+        return asof.impact_at(answer, query.as_of_ms)
 
     def path(self, source: str, target: str, max_depth: int = MAX_DEPTH) -> PathAnswer:
         check_depth(max_depth)

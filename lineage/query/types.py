@@ -62,7 +62,9 @@ class LineageNode:
     ``type`` is the MLMD type name (``system.Model``, ``system.ContainerExecution``,
     ``lineage.Image``...); ``state`` is the execution's last known state or the
     artifact's state (None for contexts); ``created_ms`` is when the store
-    recorded it (the basis of as-of queries).
+    recorded it (the basis of as-of queries). In an as-of answer the state is the
+    one the node had then (lineage.query.asof); ``state_known_as_of`` is False when
+    the store holds no record of its state at that time, and the state is then None.
     """
 
     id: str
@@ -73,6 +75,7 @@ class LineageNode:
     uri: str | None = None
     state: str | None = None
     created_ms: int = 0
+    state_known_as_of: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ from lineage.model import (
     PropertyValue,
 )
 
+HISTORY = "state_history"  # lineage.store.history keeps a node's states here
+
 
 def to_value(value: PropertyValue, out: Any) -> None:
     """Fill an MLMD ``Value`` from a Python value. bool is tested first: it is an int."""
@@ -60,6 +62,14 @@ def read_properties(node: Any) -> dict[str, PropertyValue]:
     # users, e.g. TFX) are folded in so nothing a source stored is dropped.
     props = {key: from_value(v) for key, v in node.properties.items()}
     props.update({key: from_value(v) for key, v in node.custom_properties.items()})
+    return props
+
+
+def record_properties(node: Any) -> dict[str, PropertyValue]:
+    """A stored node's properties as a record holds them: without the state history the
+    store keeps for itself (lineage.store.history), which readers get from the row."""
+    props = read_properties(node)
+    props.pop(HISTORY, None)
     return props
 
 
@@ -115,7 +125,7 @@ def context_from_proto(proto: pb.Context, type_name: str, parents: tuple[str, ..
         id=node_id(proto, "context"),
         type=type_name,
         name=proto.name,
-        properties=read_properties(proto),
+        properties=record_properties(proto),
         parents=parents,
     )
 
@@ -126,7 +136,7 @@ def execution_from_proto(proto: pb.Execution, type_name: str) -> Execution:
         type=type_name,
         name=proto.name if proto.HasField("name") else None,
         state=ExecutionState(pb.Execution.State.Name(proto.last_known_state)),
-        properties=read_properties(proto),
+        properties=record_properties(proto),
     )
 
 
@@ -137,7 +147,7 @@ def artifact_from_proto(proto: pb.Artifact, type_name: str) -> Artifact:
         uri=proto.uri,
         name=proto.name if proto.HasField("name") else None,
         state=ArtifactState(pb.Artifact.State.Name(proto.state)),
-        properties=read_properties(proto),
+        properties=record_properties(proto),
     )
 
 

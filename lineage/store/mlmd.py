@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -13,7 +14,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage.errors import BadInputError, NotFoundError, StoreError
 from lineage.model import Artifact, Context, Event, Execution, LineageType, RunRecord
-from lineage.store import convert
+from lineage.store import convert, history
 from lineage.store.counting import Counter
 from lineage.store.parents import ParentLinks
 from lineage.store.port import Page, Stamp, StoreCounts, WriteResult
@@ -41,6 +42,8 @@ class MlmdStore:
         self._counter = counter
         self.types = TypeRegistry(mlmd)
         self.parents = ParentLinks(mlmd)
+        # The time a state change is recorded at (lineage.store.history), in ms.
+        self.clock: Callable[[], int] = lambda: int(time.time() * 1000)
 
     @property
     def backend(self) -> str:
@@ -92,17 +95,33 @@ class MlmdStore:
             updated += 1
             return True
 
-        contexts = [
-            convert.context_to_proto(c, self.types.context(c.type)) for c in record.contexts
-        ]
+        now = self.clock()
+
+        def with_history(protos: list[T], stored: Mapping[str, Any], state: Any) -> list[T]:
+            for proto in protos:
+                history.carry(proto, stored.get(proto.external_id), state, now)  # type: ignore[attr-defined]
+            return protos
+
+        contexts = with_history(
+            [convert.context_to_proto(c, self.types.context(c.type)) for c in record.contexts],
+            stored_ctx,
+            history.context_state,
+        )
         ctx_write = [plan(p, stored_ctx.get(p.external_id)) for p in contexts]
-        executions = [
-            convert.execution_to_proto(e, self.types.execution(e.type)) for e in record.executions
-        ]
+        executions = with_history(
+            [
+                convert.execution_to_proto(e, self.types.execution(e.type))
+                for e in record.executions
+            ],
+            stored_ex,
+            history.execution_state,
+        )
         ex_write = [plan(p, stored_ex.get(p.external_id)) for p in executions]
-        artifacts = [
-            convert.artifact_to_proto(a, self.types.artifact(a.type)) for a in record.artifacts
-        ]
+        artifacts = with_history(
+            [convert.artifact_to_proto(a, self.types.artifact(a.type)) for a in record.artifacts],
+            stored_art,
+            history.artifact_state,
+        )
         art_write = [plan(p, stored_art.get(p.external_id)) for p in artifacts]
 
         new_events = self._new_events(record, stored_ex, stored_art)
