@@ -79,6 +79,9 @@ class Shared:
     default_namespace: str = "default"
     # Seals cursors (lineage.api.cursors); random per process unless configured.
     cursor_key: bytes = field(default_factory=cursors.new_key)
+    # A stored node id per type, whose visibility an unknown id's lookup decides (and
+    # discards) so that it costs what a hidden id's does (lineage.api.lookup.decoy).
+    decoys: dict[str, str] = field(default_factory=dict)
 
 
 Redact = Callable[[list[Artifact]], Awaitable[list[Artifact]]]
