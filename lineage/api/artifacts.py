@@ -224,7 +224,11 @@ async def list_artifacts(
         return [good and r.id in visible for r, good in zip(rows, ok, strict=True)]
 
     found = await scan("artifacts", fetch, keep, first, after, c.limits.max_scan, c.cursors)
-    edges = [ArtifactEdge(cursor=cur, node=Artifact.of(row)) for row, cur in found.items]
+    shown = await c.loaders.redact([row for row, _ in found.items])
+    edges = [
+        ArtifactEdge(cursor=cur, node=Artifact.of(row))
+        for row, (_, cur) in zip(shown, found.items, strict=True)
+    ]
     return ArtifactConnection(
         edges=edges,
         page_info=PageInfo(

@@ -10,9 +10,10 @@ request, so a nested query costs a few store calls, not one per object.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -79,12 +80,26 @@ class Shared:
     default_namespace: str = "default"
     # Seals cursors (lineage.api.cursors); random per process unless configured.
     cursor_key: bytes = field(default_factory=cursors.new_key)
+    # A stored node id per type, whose visibility an unknown id's lookup decides (and
+    # discards) so that it costs what a hidden id's does (lineage.api.lookup.decoy).
+    decoys: dict[str, str] = field(default_factory=dict)
+
+
+Redact = Callable[[list[Artifact]], Awaitable[list[Artifact]]]
+
+
+async def _as_stored(items: list[Artifact]) -> list[Artifact]:
+    return items
 
 
 class Loaders:
-    def __init__(self, store: MetadataStore, blocking: Blocking) -> None:
+    def __init__(
+        self, store: MetadataStore, blocking: Blocking, redact: Redact = _as_stored
+    ) -> None:
         self.store = store
         self.blocking = blocking
+        # What a scoped principal may read of each artifact (lineage.api.scope.redact_snapshot).
+        self.redact = redact
         self.contexts = DataLoader(self._contexts)
         self.executions = DataLoader(self._executions)
         self.artifacts = DataLoader(self._artifacts)
@@ -102,7 +117,8 @@ class Loaders:
         return [found.get(i) for i in ids]
 
     async def _artifacts(self, ids: Sequence[str]) -> list[Artifact | None]:
-        found = {a.id: a for a in await self.blocking.run(self.store.get_artifacts, list(ids))}
+        read = await self.blocking.run(self.store.get_artifacts, list(ids))
+        found = {a.id: a for a in await self.redact(read)}
         return [found.get(i) for i in ids]
 
     async def _events_by_execution(self, ids: Sequence[str]) -> list[list[Event]]:
@@ -124,10 +140,14 @@ class Loaders:
         # node of every run primes the other loaders, so resolving the run's tasks,
         # artifacts and events afterwards costs no further store call.
         records = await self.blocking.run(_get_runs, self.store, list(ids))
+        shown: list[RunRecord | None] = []
         for record in records:
             if record is not None:
+                artifacts = tuple(await self.redact(list(record.artifacts)))
+                record = dataclasses.replace(record, artifacts=artifacts)
                 self.prime(record)
-        return records
+            shown.append(record)
+        return shown
 
     def prime(self, record: RunRecord) -> None:
         """Primes the node loaders with the run's nodes, which are whole records.
@@ -178,13 +198,18 @@ class RequestContext:
         # or MLMD, whichever is current when the request first reads.
         unscoped = pinned(shared.reader)
         reader: LineageReader = unscoped
+        redact: Redact = _as_stored
         if not principal.auditor:
-            visibility = Visibility(unscoped, principal, shared.default_namespace)
+            visibility = scoped = Visibility(unscoped, principal, shared.default_namespace)
             reader = ScopedReader(unscoped, visibility)
+
+            async def redact(items: list[Artifact]) -> list[Artifact]:
+                return await shared.reader_blocking.run(scoped.redact, items)
+
         return cls(
             shared=shared,
             principal=principal,
-            loaders=Loaders(shared.store, shared.blocking),
+            loaders=Loaders(shared.store, shared.blocking, redact),
             service=LineageService(reader),
             visibility=visibility,
             reader=unscoped,

@@ -20,8 +20,9 @@ from lineage.api.recurring import RecurringRun
 from lineage.api.runs import Pipeline, PipelineVersion, Run, pipeline_matches
 from lineage.api.tasks import Task
 from lineage.errors import BadInputError, NotFoundError
-from lineage.model import EventType, KfpType, LineageType, NodeKind
+from lineage.model import EdgeKind, EventType, KfpType, LineageType, NodeKind
 from lineage.query import types as q
+from lineage.query.types import Direction
 from lineage.store.port import Page
 
 if TYPE_CHECKING:
@@ -39,9 +40,77 @@ def _check_id(node_id: str, what: str) -> None:
         raise BadInputError(f"the {what} id is empty")
 
 
-async def _check_visible(c: RequestContext, node_id: str, what: str) -> None:
-    if node_id not in await c.visible([node_id]):
+async def _check_visible(
+    c: RequestContext, node_id: str, what: str, exists: bool, loaded: bool = True
+) -> None:
+    """NOT_FOUND unless the node exists and the principal sees it.
+
+    An unknown id pays what a hidden one pays: the visibility of a real node of the
+    kind its id names is decided (and thrown away), so the time of the answer does
+    not tell an id that exists in another namespace from one that exists nowhere.
+    ``loaded``: the caller read the node through the request's loaders (which redact a
+    shared snapshot), so the stand-in is read that way too.
+    """
+    if c.visibility is None:
+        if not exists:
+            raise _missing(what, node_id)
+        return
+    probe = node_id
+    if not exists:
+        stand_in = await decoy(c, node_id)
+        probe = stand_in[1] if stand_in is not None else node_id
+        if loaded and stand_in is not None and stand_in[0] == "artifact":
+            await c.loaders.artifacts.load(probe)  # as a hidden artifact was read (and redacted)
+    seen = await c.visible([probe])
+    if not exists or node_id not in seen:
         raise _missing(what, node_id)
+
+
+# Which stored type stands in for an unknown id, by the id's prefix (model.*_id).
+_DECOY_KINDS: dict[str, tuple[str, str | None]] = {
+    "run:": ("context", KfpType.PIPELINE_RUN),
+    "pipeline:": ("context", KfpType.PIPELINE),
+    "spec:": ("context", LineageType.PIPELINE_VERSION),
+    "task:": ("execution", KfpType.CONTAINER_EXECUTION),
+    "snapshot:": ("artifact", LineageType.SNAPSHOT),
+    "image:": ("artifact", LineageType.IMAGE),
+}
+
+
+# How many stored nodes of a type the stand-in is chosen from.
+DECOY_SAMPLE = 50
+
+
+async def decoy(c: RequestContext, node_id: str) -> tuple[str, str] | None:
+    """A stored node of the kind ``node_id`` names, as (class, id); None when the store
+    holds none. Chosen once per app: of the first nodes of the type, the one with the
+    median number of lineage edges, so it costs what a typical node of the kind does."""
+    cls, type_name = next(
+        (v for prefix, v in _DECOY_KINDS.items() if node_id.startswith(prefix)),
+        ("artifact", None),
+    )
+    key = f"{cls}/{type_name}"
+    if key not in c.shared.decoys:
+        store = c.shared.store
+        page: Page[model.Context] | Page[model.Execution] | Page[model.Artifact]
+        if cls == "context":
+            page = await c.call(store.list_contexts, type_name, DECOY_SAMPLE, None)
+        elif cls == "execution":
+            page = await c.call(store.list_executions, type_name, DECOY_SAMPLE, None)
+        else:
+            page = await c.call(store.list_artifacts, type_name, DECOY_SAMPLE, None)
+        ids = [item.id for item in page.items]
+        if not ids:
+            return None  # nothing to stand in yet; not remembered, the store may fill
+        step = await c.read(c.shared.reader.expand, ids, Direction.BOTH, frozenset(EdgeKind))
+        degree = dict.fromkeys(ids, 0)
+        for edge in step.edges:
+            for end in (edge.source, edge.target):
+                if end in degree:
+                    degree[end] += 1
+        by_degree = sorted(ids, key=lambda i: (degree[i], i))
+        c.shared.decoys[key] = by_degree[len(by_degree) // 2]
+    return cls, c.shared.decoys[key]
 
 
 async def context_by_id(
@@ -49,9 +118,8 @@ async def context_by_id(
 ) -> model.Context:
     _check_id(node_id, what)
     found = await c.loaders.contexts.load(node_id)
-    if found is None or found.type != type_name:
-        raise _missing(what, node_id)
-    await _check_visible(c, node_id, what)
+    await _check_visible(c, node_id, what, found is not None and found.type == type_name)
+    assert found is not None
     return found
 
 
@@ -66,27 +134,26 @@ async def pipeline_by_id(c: RequestContext, node_id: str) -> Pipeline:
 async def task_by_id(c: RequestContext, node_id: str) -> Task:
     _check_id(node_id, "task")
     found = await c.loaders.executions.load(node_id)
-    if found is None or found.type == LineageType.SNAPSHOT_EXECUTION:
-        raise _missing("task", node_id)
-    await _check_visible(c, node_id, "task")
+    exists = found is not None and found.type != LineageType.SNAPSHOT_EXECUTION
+    await _check_visible(c, node_id, "task", exists)
+    assert found is not None
     return Task.of(found)
 
 
 async def artifact_by_id(c: RequestContext, node_id: str) -> Artifact:
     _check_id(node_id, "artifact")
     found = await c.loaders.artifacts.load(node_id)
-    if found is None:
-        raise _missing("artifact", node_id)
-    await _check_visible(c, node_id, "artifact")
+    await _check_visible(c, node_id, "artifact", found is not None)
+    assert found is not None
     return Artifact.of(found)
 
 
 async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
     _check_id(node_id, "snapshot")
     found = await c.loaders.artifacts.load(node_id)
-    if found is None or found.type != LineageType.SNAPSHOT:
-        raise _missing("snapshot", node_id)
-    await _check_visible(c, node_id, "snapshot")
+    exists = found is not None and found.type == LineageType.SNAPSHOT
+    await _check_visible(c, node_id, "snapshot", exists)
+    assert found is not None
     return Snapshot.of(found)
 
 
@@ -95,8 +162,8 @@ async def require_node(c: RequestContext, node_id: str) -> q.LineageNode:
     before a walk: the walk reads what it needs, so the typed view is not read."""
     _check_id(node_id, "lineage node")
     found = (await c.read(c.reader.nodes, [node_id])).get(node_id)
-    if found is None or node_id not in await c.visible([node_id]):
-        raise _missing("lineage node", node_id)
+    await _check_visible(c, node_id, "lineage node", found is not None, loaded=False)
+    assert found is not None
     return found
 
 

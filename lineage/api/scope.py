@@ -7,6 +7,13 @@ snapshot is visible when a task that produced or read it is visible (a snapshot
 through the artifact it snapshots). Pipelines carry a namespace when KFP gave them
 one; pipeline versions are content-addressed specs shared by all.
 
+A snapshot can be visible to a namespace only because it is shared: another
+namespace's tasks read it, or it was taken of data another namespace made. Its
+``uri`` and ``store`` then name that namespace's snapshot store; they are redacted,
+and its ``redacted`` property says which were (``redact_snapshot``). A snapshot
+belongs to the namespaces of the tasks that read it, or, read by none, to those of
+the task that made its source (anyone's when the source was made by no task).
+
 ``ScopedReader`` wraps the lineage reader so that the shared walks of the query
 service (lineage, impact, diff, path) never step onto a hidden node: a namespace
 token sees the subgraph of its namespaces, and every total counts only that. An
@@ -16,9 +23,12 @@ it has them, filtered the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TypeVar
 
+from lineage import model
 from lineage.api.auth import Principal
 from lineage.api.scoped_impact import scoped_page
 from lineage.model import EdgeKind, NodeKind
@@ -30,6 +40,22 @@ _TASK_LINKS = frozenset({EdgeKind.INPUT, EdgeKind.OUTPUT, EdgeKind.USES_IMAGE})
 _PART_OF = frozenset({EdgeKind.PART_OF})
 _SNAPSHOT_OF = frozenset({EdgeKind.SNAPSHOT_OF})
 _INPUT = frozenset({EdgeKind.INPUT})
+_OUTPUT = frozenset({EdgeKind.OUTPUT})
+
+# The note a redacted snapshot carries, as its ``redacted`` property.
+REDACTED = "redacted"
+REDACTED_NOTE = "uri,store: shared from another namespace, whose snapshot store they name"
+# The properties of a snapshot that name where its blobs are kept.
+_LOCATIONS = ("store",)
+
+N = TypeVar("N", LineageNode, model.Artifact)
+
+
+def redact_snapshot(node: N) -> N:
+    """The snapshot without the locations of another namespace's store, and a note."""
+    props = {k: v for k, v in node.properties.items() if k not in _LOCATIONS}
+    props[REDACTED] = REDACTED_NOTE
+    return dataclasses.replace(node, uri="", properties=props)
 
 
 def _namespace(node: LineageNode) -> str | None:
@@ -54,6 +80,7 @@ class Visibility:
         self.principal = principal
         self.default_namespace = default_namespace
         self._known: dict[str, bool] = {}
+        self._foreign: dict[str, bool] = {}  # snapshot id -> shared from another namespace
         self._lock = threading.RLock()
 
     def visible(self, ids: Iterable[str]) -> set[str]:
@@ -72,6 +99,48 @@ class Visibility:
         with self._lock:
             self._decide({i: n for i, n in nodes.items() if i not in self._known})
             return {i for i in nodes if self._known.get(i)}
+
+    def foreign_snapshots(self, ids: Iterable[str]) -> set[str]:
+        """Of these visible snapshot ids, those another namespace owns (see the module)."""
+        wanted = list(dict.fromkeys(ids))
+        with self._lock:
+            todo = [i for i in wanted if i not in self._foreign]
+            if todo:
+                self._decide_foreign(todo)
+            return {i for i in wanted if self._foreign[i]}
+
+    def _decide_foreign(self, snapshots: list[str]) -> None:
+        readers = self.reader.expand(snapshots, Direction.DOWNSTREAM, _INPUT)
+        sources = self.reader.expand(snapshots, Direction.UPSTREAM, _SNAPSHOT_OF)
+        source_ids = [i for i in sources.nodes if i not in snapshots]
+        makers = self.reader.expand(source_ids, Direction.UPSTREAM, _OUTPUT)
+        seen = self.visible([*readers.nodes, *source_ids, *makers.nodes])
+        read_by: dict[str, set[str]] = {}
+        for e in readers.edges:
+            read_by.setdefault(e.source, set()).add(e.target)
+        source_of: dict[str, set[str]] = {}
+        for e in sources.edges:
+            source_of.setdefault(e.target, set()).add(e.source)
+        made_by: dict[str, set[str]] = {}
+        for e in makers.edges:
+            made_by.setdefault(e.target, set()).add(e.source)
+        for snapshot in snapshots:
+            if read_by.get(snapshot):
+                owned = bool(read_by[snapshot] & seen)
+            else:
+                owned = any(
+                    src in seen and (not made_by.get(src) or bool(made_by[src] & seen))
+                    for src in source_of.get(snapshot, ())
+                )
+            self._foreign[snapshot] = not owned
+
+    def redact(self, nodes: Sequence[N]) -> list[N]:
+        """These visible nodes as this principal may read them: shared snapshots redacted."""
+        snapshots = [n.id for n in nodes if _is_snapshot(n)]
+        if not snapshots:
+            return list(nodes)
+        foreign = self.foreign_snapshots(snapshots)
+        return [redact_snapshot(n) if n.id in foreign else n for n in nodes]
 
     def _ns_ok(self, namespace: str | None) -> bool:
         return self.principal.sees_namespace(namespace or self.default_namespace)
@@ -138,6 +207,12 @@ class Visibility:
                 self._known[near] = True
 
 
+def _is_snapshot(node: LineageNode | model.Artifact) -> bool:
+    if isinstance(node, LineageNode):
+        return node.kind is NodeKind.SNAPSHOT
+    return node.type == model.LineageType.SNAPSHOT
+
+
 class ScopedReader:
     """A LineageReader that shows only what a Visibility allows."""
 
@@ -152,7 +227,8 @@ class ScopedReader:
     def nodes(self, ids: Sequence[str]) -> dict[str, LineageNode]:
         found = self.inner.nodes(ids)
         keep = self.visibility.visible_nodes(found)
-        return {i: n for i, n in found.items() if i in keep}
+        shown = self.visibility.redact([n for i, n in found.items() if i in keep])
+        return {n.id: n for n in shown}
 
     def expand(
         self,
@@ -163,9 +239,10 @@ class ScopedReader:
     ) -> Expansion:
         step = self.inner.expand(ids, direction, edge_kinds, as_of_ms)
         keep = self.visibility.visible_nodes(step.nodes) | self.visibility.visible(ids)
+        shown = self.visibility.redact([n for i, n in step.nodes.items() if i in keep])
         return Expansion(
             edges=[e for e in step.edges if e.source in keep and e.target in keep],
-            nodes={i: n for i, n in step.nodes.items() if i in keep},
+            nodes={n.id: n for n in shown},
         )
 
     def around(self, start: str, query: LineageQuery) -> ScopedReader:
