@@ -118,6 +118,7 @@ def open_sqlite_source(path: Path) -> MlmdSource:
         raise ConfigError(f"cannot read the MLMD file {path}: {exc.strerror}") from exc
     if head != _SQLITE_MAGIC:
         raise StoreError(f"{path} is not a SQLite database")
+    journal = path.with_name(path.name + "-journal")
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -125,16 +126,40 @@ def open_sqlite_source(path: Path) -> MlmdSource:
             # MLMD would try to create its schema, which READONLY mode refuses with a bare error.
             if "MLMDEnv" not in tables:
                 raise StoreError(f"{path} is a SQLite database but not an ML Metadata store")
+            # A damaged page may lie where no query of ours reads it, and MLMD reads what
+            # it can: check the whole file first, so a damaged source is never half-read.
+            problems = _problems(conn.execute("PRAGMA quick_check").fetchall())
             ghosts = find_ghosts(conn.cursor())
         finally:
             conn.close()
+    except sqlite3.OperationalError as exc:
+        if journal.is_file() and "readonly" in str(exc):
+            raise StoreError(
+                f"{path} has an unfinished transaction ({journal} is a hot journal) that only "
+                "a writer may roll back, and a source is only read: let its owner (KFP's "
+                "metadata service) open it first"
+            ) from exc
+        raise StoreError(f"{path} is a corrupt SQLite database: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is a corrupt SQLite database: {exc}") from exc
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise StoreError(f"{path} is a corrupt SQLite database: quick_check: {first}{more}")
     config = pb.ConnectionConfig()
     config.sqlite.filename_uri = str(path)
     config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READONLY
     mlmd = open_mlmd(config, f"the MLMD SQLite source {path}")
     return MlmdSource(mlmd, f"sqlite:{path.resolve()}", ghosts)
+
+
+def _problems(rows: list[Any]) -> list[str]:
+    """quick_check's findings, one a line (it packs several in a row), none when it is ok."""
+    lines = [line for row in rows for line in str(row[0]).splitlines()]
+    if lines == ["ok"]:
+        return []
+    found = [line for line in lines if not line.startswith("*** ")]  # "*** in database main"
+    return found or ["quick_check gave no answer"]
 
 
 def open_mysql_source(url: str) -> MlmdSource:

@@ -1,9 +1,11 @@
 """Pipeline specs (KFP IR YAML) as content-addressed pipeline versions.
 
-A pipeline version *is* its spec: the id is the sha256 of the spec's canonical
-JSON, so the same spec compiled twice, or arriving once from a file and once
-from the KFP API, is one version. The spec is kept whole (unknown fields of
-newer SDKs included) as the version's ``pipeline_spec`` property.
+A pipeline version *is* its spec: the id is the sha256 of the canonical JSON of
+the whole document KFP runs (the pipeline spec, and the platform spec when it
+configures anything), so the same spec compiled twice, or arriving once from a
+file and once from the KFP API, is one version, and a version never changes. The
+spec is kept whole (unknown fields of newer SDKs included) as the version's
+``pipeline_spec`` property.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from lineage.store.port import MetadataStore, WriteResult
 
 # libyaml's safe loader when PyYAML has it: ten times faster on large specs, same result.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The IR schema versions this reader understands: 2.0.0 (the first KFP v2 SDKs) and 2.1.0
+# (what kfp 2.13's compiler writes). A later schema may change what the fields mean.
+SCHEMA_VERSIONS = ("2.0.0", "2.1.0")
 # The top-level fields of KFP's PipelineSpec message; anything else came from a newer SDK.
 KNOWN_FIELDS = frozenset(
     {
@@ -80,7 +85,7 @@ class TaskInfo:
 
 @dataclass(frozen=True, slots=True)
 class PipelineSpecInfo:
-    id: str  # spec:sha256:<hex of the canonical JSON>
+    id: str  # spec:sha256:<hex of the canonical JSON> (see version_id)
     pipeline: str  # pipelineInfo.name
     spec: Mapping[str, Any]  # the whole spec, numbers normalised (see normalize_numbers)
     platform_spec: Mapping[str, Any] | None
@@ -199,7 +204,12 @@ def parse_spec(
     where = source or f"pipeline spec {name!r}"
     if not isinstance(spec.get("deploymentSpec"), Mapping):
         raise BadInputError(f"{where}: not a compiled KFP pipeline spec: it has no deploymentSpec")
+    _check_schema_version(spec.get("schemaVersion"), where)
     canonical = normalize_numbers(dict(spec))
+    # A platform spec that configures nothing is no platform spec: one version, one record.
+    platform = None
+    if platform_spec is not None and _has_platform_config(platform_spec):
+        platform = normalize_numbers(dict(platform_spec))
     executors = ir.executors(canonical, where)
     tasks = tuple(_task_info(task, executors, where) for task in ir.walk_tasks(canonical, where))
     images: dict[str, ImageRef] = {}
@@ -209,10 +219,10 @@ def parse_spec(
         if isinstance(image, str) and image:
             images[image] = ImageRef(image, ir.is_pinned(image))
     return PipelineSpecInfo(
-        id=model.spec_id(canonical),
+        id=version_id(canonical, platform),
         pipeline=name,
         spec=canonical,
-        platform_spec=normalize_numbers(dict(platform_spec)) if platform_spec else None,
+        platform_spec=platform,
         tasks=tasks,
         images=tuple(images[r] for r in sorted(images)),
         sdk_version=_str(canonical.get("sdkVersion")),
@@ -221,6 +231,40 @@ def parse_spec(
         description=_str(info.get("description")),
         unknown_fields=tuple(sorted(set(canonical) - KNOWN_FIELDS)),
     )
+
+
+def _check_schema_version(value: Any, where: str) -> None:
+    """Refuse a schema this reader does not know; a spec that names none is read as 2.x."""
+    if value is None or value in SCHEMA_VERSIONS:
+        return
+    raise BadInputError(
+        f"{where}: schemaVersion {value!r} is not understood "
+        f"(understood: {', '.join(SCHEMA_VERSIONS)})"
+    )
+
+
+def version_id(spec: Mapping[str, Any], platform_spec: Mapping[str, Any] | None) -> str:
+    """The pipeline version's id: the whole document KFP would run, platform spec included.
+
+    Two specs that differ only in their platform spec (a secret, a node selector) run
+    differently, so they are two versions. A spec with no platform config keeps the id
+    of its pipeline spec alone (the id every earlier release gave it), so that the same
+    spec arriving as a file or from the KFP API, which sends an empty platform spec,
+    is one version.
+    """
+    if platform_spec is None or not _has_platform_config(platform_spec):
+        return model.spec_id(spec)
+    return model.spec_id({"pipeline_spec": spec, "platform_spec": platform_spec})
+
+
+def _has_platform_config(value: Any) -> bool:
+    """Whether a platform spec sets anything: nested empty mappings are protobuf's absent
+    messages (``{"platforms": {}}`` from the API), which configure nothing."""
+    if isinstance(value, Mapping):
+        return any(_has_platform_config(item) for item in value.values())
+    if isinstance(value, list):
+        return bool(value)  # an empty repeated field is absent too
+    return value is not None
 
 
 def _str(value: Any) -> str | None:

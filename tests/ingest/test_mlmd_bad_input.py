@@ -136,3 +136,48 @@ def test_bad_sources_are_refused_with_a_clear_error(fast_tmp: Path) -> None:
     assert since.returncode == 2 and "--since" in since.stderr
     grpc = invoke(["ingest", "mlmd", "--grpc", "no-port"], home)
     assert grpc.returncode == 2 and "host:port" in grpc.stderr
+
+
+def _scramble_page(path: Path, index: str) -> None:
+    """Damage one page for real: keep its header, scramble the cells at its end."""
+    conn = sqlite3.connect(path)
+    try:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        (page,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,))
+    finally:
+        conn.close()
+    data = bytearray(path.read_bytes())
+    end = page[0] * size
+    for i in range(end - 600, end):
+        data[i] = (data[i] * 7 + 13) % 256
+    path.write_bytes(bytes(data))
+
+
+def test_a_source_with_a_corrupt_page_is_refused_with_the_checks_message(
+    fast_tmp: Path,
+) -> None:
+    source = fast_tmp / "kfp.sqlite"
+    kfp = KfpStore.sqlite(source)
+    for i in range(16):
+        training_run(kfp, f"6c1d2e3f-aaaa-4bbb-8ccc-{i:012d}")
+    del kfp
+    # An index that no read of the ingest walks: the ingest alone would not notice.
+    _scramble_page(source, "idx_eventpath_event_id")
+    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        (check,) = conn.execute("PRAGMA quick_check").fetchone()
+    finally:
+        conn.close()
+    assert check != "ok"
+    damaged = source.read_bytes()
+    home = fast_tmp / "home"
+
+    out = lineage_cli(["ingest", "mlmd", "--sqlite", str(source)], home)
+
+    assert out.returncode == 3, out.stdout
+    (line,) = out.stderr.strip().splitlines()
+    first = next(x for x in check.splitlines() if not x.startswith("***"))
+    assert line.startswith(f"error: {source} is a corrupt SQLite database: quick_check: {first}")
+    assert "more problems" in line
+    assert source.read_bytes() == damaged  # a source is only read
+    assert not (home / "mlmd.sqlite").exists()  # refused before the store was opened

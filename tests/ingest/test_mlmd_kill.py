@@ -9,15 +9,20 @@ counts by type and events, and every run whole.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sqlite3
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lineage.model import run_id
+from tests.ingest.cli_forks import CliForks
 from tests.ingest.kfp_store import KfpStore, training_run
 from tests.ingest.mlmd_helpers import LINEAGE, fast_tmp, ingest, lineage_cli, open_home, store_ids
+from tests.pipelines import compile_all, local
 
 __all__ = ["fast_tmp"]
 
@@ -105,3 +110,106 @@ def test_kill_9_mid_ingest_then_rerun_equals_one_clean_ingest(fast_tmp: Path) ->
     finally:
         killed.close()
         clean.close()
+
+
+# --- a hundred kills at random points across ingest spec, ingest mlmd and lineage run -----
+
+# 100 in all. kfp.local starts a Python process per task, so a run lives seconds
+# where an ingest lives a fraction of one: fewer kills of it keep the test short.
+KILLS = {"spec": 40, "mlmd": 40, "run": 20}
+ROUNDS = 4  # a fresh store each round; each round kills each command its share of times
+SOURCE_RUNS = 40
+
+
+@dataclass(frozen=True)
+class Commands:
+    spec: list[str]
+    mlmd: list[str]
+    run: list[str]
+
+    def of(self, kind: str) -> list[str]:
+        args: list[str] = getattr(self, kind)
+        return args
+
+
+def _commands(base: Path) -> Commands:
+    specs = compile_all(base / "specs")
+    source = base / "kfp.sqlite"
+    kfp = KfpStore.sqlite(source)
+    for i in range(SOURCE_RUNS):
+        training_run(kfp, f"5e6f7081-aaaa-4bbb-8ccc-{i:012d}")
+    del kfp
+    return Commands(
+        spec=["ingest", "spec", *(str(p) for p in specs.values())],
+        mlmd=["ingest", "mlmd", "--sqlite", str(source), "--json"],
+        run=["run", f"{local.__file__}:prepare", "--pipeline-root", str(base / "out"), "--json"],
+    )
+
+
+def _local_runs(path: Path, known: set[str]) -> list[str]:
+    """The run ids of ``lineage run``'s runs: run contexts the other sources do not make."""
+    ids = store_ids(path)["Context"]
+    return [i.removeprefix("run:") for i in ids if i.startswith("run:") and i not in known]
+
+
+def _shape(path: Path, local_runs: list[str]) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    """The ids of everything but the local runs, and each local run's ids with its run id
+    replaced: kfp.local names each run by the time it started, so only shapes can match."""
+    ids = store_ids(path)
+    rest = {t: [i for i in v if not any(r in i for r in local_runs)] for t, v in ids.items()}
+    runs = [
+        {t: sorted(i.replace(r, "RUN") for i in v if r in i) for t, v in ids.items()}
+        for r in local_runs
+    ]
+    return rest, runs
+
+
+def test_a_hundred_kills_across_spec_mlmd_and_run_then_one_clean_ingest(
+    fast_tmp: Path,
+) -> None:
+    rng = random.Random(17)
+    commands = _commands(fast_tmp)
+    forks = CliForks(fast_tmp)
+    try:
+        clean = fast_tmp / "clean"
+        clean_took: dict[str, float] = {}
+        for kind in KILLS:
+            done = forks.run(commands.of(kind), clean)
+            assert done.code == 0, done.log[-3000:]
+            clean_took[kind] = done.seconds
+        mlmd_runs = {f"run:5e6f7081-aaaa-4bbb-8ccc-{i:012d}" for i in range(SOURCE_RUNS)}
+        clean_local = _local_runs(clean / "mlmd.sqlite", mlmd_runs)
+        assert len(clean_local) == 1
+        want_rest, (want_run,) = _shape(clean / "mlmd.sqlite", clean_local)
+
+        kills = 0
+        for round_ in range(ROUNDS):
+            home = fast_tmp / f"round-{round_}"
+            took = dict(clean_took)  # a fresh store: the first command lives longest
+            for kind in rng.sample(sorted(KILLS), len(KILLS)):
+                share = KILLS[kind] // ROUNDS + (round_ < KILLS[kind] % ROUNDS)
+                killed = 0
+                while killed < share:
+                    # A random point anywhere in the command's life, start-up included.
+                    out = forks.run(commands.of(kind), home, rng.uniform(0, took[kind]))
+                    if not out.killed:
+                        assert out.code == 0, out.log[-3000:]
+                        took[kind] = out.seconds  # the span of a re-run, which may be shorter
+                        continue
+                    killed += 1
+                    after = forks.run(["store", "info", "--json"], home)
+                    assert after.code == 0, (kind, after.log[-3000:])
+                    assert "Traceback" not in after.log
+                kills += killed
+                done = forks.run(commands.of(kind), home)  # the next command, unaided
+                assert done.code == 0, (kind, done.log[-3000:])
+                assert "Traceback" not in done.log
+            target = home / "mlmd.sqlite"
+            local = _local_runs(target, mlmd_runs)
+            got_rest, got_runs = _shape(target, local)
+            assert got_rest == want_rest  # the specs and the MLMD runs: one clean ingest
+            assert local  # the completed run at least, and every other one whole
+            assert all(run == want_run for run in got_runs)
+        assert kills == sum(KILLS.values())
+    finally:
+        forks.close()

@@ -222,7 +222,7 @@ def test_unknown_fields_and_the_platform_spec_are_kept(
     assert version.properties["unknown_fields"] == {"fields": ["newTopLevelField"]}
 
 
-def test_malformed_yaml_fails_naming_the_file_and_the_rest_is_kept(
+def test_malformed_yaml_fails_naming_the_file_and_nothing_is_written(
     compiled: dict[str, Path], home: Path, tmp_path: Path
 ) -> None:
     bad = tmp_path / "broken.yaml"
@@ -230,9 +230,8 @@ def test_malformed_yaml_fails_naming_the_file_and_the_rest_is_kept(
     result = ingest(str(compiled["hello"]), str(bad))
     assert result.exit_code == 4
     assert str(bad) in result.stderr and "malformed YAML" in result.stderr
-    assert "written 1" in result.stdout and "failed 1" in result.stdout
-    counts, _ = snapshot(home)
-    assert counts["by_type"]["lineage.PipelineVersion"] == 1
+    assert "nothing written" in result.stderr
+    assert not (home / "mlmd.sqlite").exists()
 
 
 @pytest.mark.parametrize(
