@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
+
 import typer
 
 from lineage.cli.common import handle_errors, load_settings, open_store, print_json
 from lineage.errors import LineageError
-from lineage.graph.connect import graph_from_settings
-from lineage.query.mlmd_rows import rows_for
+from lineage.graph.connect import Graph, graph_from_settings
+from lineage.query.mlmd_rows import MlmdRows, rows_for
+
+if TYPE_CHECKING:
+    from lineage.graph.sync import SyncReport
 
 app = typer.Typer(help="The Neo4j projection of the store: sync it, verify it.")
 
@@ -23,6 +32,14 @@ class GraphDiffersError(LineageError):
 @handle_errors
 def sync_cmd(
     full: bool = typer.Option(False, "--full", help="Empty Neo4j and project the whole store."),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        help="Keep running: sync again whenever the store changes, until Ctrl-C or SIGTERM.",
+    ),
+    interval: float = typer.Option(
+        0.2, "--interval", min=0.01, help="With --follow: seconds between polls of the store."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Project what the store recorded since the last sync (or everything, with --full)."""
@@ -30,15 +47,53 @@ def sync_cmd(
 
     settings = load_settings()
     graph = graph_from_settings(settings)
+
+    def show(report: SyncReport) -> None:
+        if as_json:
+            print_json(report.as_dict())
+        else:
+            typer.echo(report.summary())
+
     try:
         with open_store(settings) as store:
-            report = sync(graph, rows_for(store), store.location, full=full)
+            if full or not follow:
+                show(sync(graph, rows_for(store), store.location, full=full))
+            if follow:
+                _follow(graph, rows_for(store), store.location, interval, show)
     finally:
         graph.close()
-    if as_json:
-        print_json(report.as_dict())
-    else:
-        typer.echo(report.summary())
+
+
+def _follow(
+    graph: Graph,
+    rows: MlmdRows,
+    location: str,
+    interval: float,
+    show: Callable[[SyncReport], None],
+) -> None:
+    """Run ``follow`` until SIGINT or SIGTERM; either ends it between two syncs, or
+    after the running one (a sync cut short is harmless, but a finished one is kept)."""
+    from lineage.graph.follow import follow
+
+    stop = threading.Event()
+
+    def stopping(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stopping) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        follow(
+            graph,
+            rows,
+            location,
+            stop,
+            show,
+            lambda exc: typer.echo(f"warning: {exc}; trying again", err=True),
+            interval_s=interval,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @app.command("verify")

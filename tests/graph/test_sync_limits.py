@@ -29,6 +29,9 @@ IMAGE = image("registry.local/train", "v1")
 # One transaction may hold 2 MiB: a page of a few thousand rows overflows it, one row
 # fits. Timed-out transactions are found within 100 ms (Neo4j's default check is 2 s).
 TIGHT = {"txmax.kb": 2048, "txmonitor.ms": 100}
+# A client-side transaction timeout (TransactionTimedOutClientConfiguration) that any
+# single record meets even on a loaded machine; a transaction waiting on a lock does not.
+TIMEOUT_S = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +84,21 @@ class Counting(Graph):
             raise
 
 
+class Releasing(Counting):
+    """Calls ``release`` once, when Neo4j first stops a transaction."""
+
+    release: Callable[[], None] | None = None
+
+    def write(self, work: Callable[[neo4j.ManagedTransaction], T], doing: str) -> T:
+        try:
+            return super().write(work, doing)
+        except TooBigError:
+            if self.release is not None:
+                self.release()
+                self.release = None
+            raise
+
+
 def env(store: MlmdStore, uri: str) -> dict[str, str]:
     return {
         "LINEAGE_STORE__PATH": store.location,
@@ -112,12 +130,23 @@ def test_batches_past_transaction_memory_are_split_and_the_full_sync_completes(
 def test_batches_past_the_transaction_timeout_are_split_and_the_sync_completes(
     store: MlmdStore, tight: Neo4jService, tight_graph: Graph
 ) -> None:
-    for record in runs(200):
+    records = runs(200)
+    for record in records:
         store.put_run(record)
-    # A client-side timeout (Neo4j's TransactionTimedOutClientConfiguration): a page of
-    # thousands of rows outlasts it, a few rows do not.
-    graph = Counting(tight.bolt_uri, write_timeout_s=0.3)
-    sync(graph, rows_for(store), store.location, full=True)
+    # The page holding one run's node waits on a lock another transaction holds (it
+    # created a node of that id, uncommitted), so it runs past the timeout: for sure,
+    # however loaded the machine. The lock goes once a transaction was stopped.
+    blocked = records[-1].label
+    with tight.driver() as driver, driver.session() as session:
+        holder = session.begin_transaction()
+        holder.run("CREATE (:Node {id: $id})", id=blocked).consume()
+        graph = Releasing(tight.bolt_uri, write_timeout_s=TIMEOUT_S)
+        graph.release = holder.rollback
+        try:
+            sync(graph, rows_for(store), store.location, full=True)
+        finally:
+            if not holder.closed():
+                holder.rollback()
     assert graph.stopped > 0
     assert verify(graph, rows_for(store)).ok
 
@@ -127,9 +156,8 @@ def test_a_single_record_that_never_fits_is_an_error_naming_it(
 ) -> None:
     record = runs(1)[0]
     store.put_run(record)
-    graph = Graph(tight.bolt_uri, write_timeout_s=0.5)
-    # A node that outlasts the timeout even alone: another transaction holds its id
-    # (created, uncommitted), so creating it waits on that lock past the timeout.
+    graph = Graph(tight.bolt_uri, write_timeout_s=TIMEOUT_S)
+    # A node that outlasts the timeout even alone: its id stays locked (as above).
     with tight.driver() as driver, driver.session() as session:
         holder = session.begin_transaction()
         holder.run("CREATE (:Node {id: $id})", id=record.label).consume()
