@@ -99,10 +99,13 @@ def _follow(
 @app.command("verify")
 @handle_errors
 def verify_cmd(
-    sample: int = typer.Option(500, "--sample", min=0, help="Edges to check each way."),
+    sample: int = typer.Option(
+        500, "--sample", min=0, help="Neo4j edges sampled to name those the store lacks."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Compare node and edge counts by kind, and a sample of edges, with the store."""
+    """Compare every node and edge, with its properties, with the store (and the counts
+    by kind, the reach and level indexes); exit 8 naming the repair when they differ."""
     from lineage.graph.verify import verify
 
     settings = load_settings()
@@ -119,10 +122,13 @@ def verify_cmd(
             typer.echo(f"nodes {kind:<16} store {a:>9}  neo4j {b:>9}")
         for kind, (a, b) in sorted(report.edges.items()):
             typer.echo(f"edges {kind:<16} store {a:>9}  neo4j {b:>9}")
-        typer.echo(f"sampled edges: {report.sampled}")
+        typer.echo(
+            f"compared: {report.compared.nodes_checked} nodes, "
+            f"{report.compared.edges_checked} edges"
+        )
     if not report.ok:
         first = report.differences()
         raise GraphDiffersError(
             f"Neo4j differs from the store ({len(first)} differences; first: {first[0]}); "
-            "run `lineage graph sync` (or --full)"
+            + report.advice()
         )

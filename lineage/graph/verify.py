@@ -1,4 +1,5 @@
-"""Checking the projection against the store: counts by kind, a sample of edges, the
+"""Checking the projection against the store: counts by kind, every node and edge with
+its properties (``lineage.graph.compare``), a sample of Neo4j's edges to name extras, the
 reach index against the walk it stands for, and what readers fetch instead of the
 properties themselves (stored node rows, the level index's keys).
 
@@ -7,27 +8,34 @@ difference means Neo4j is behind (a sync is due) or was changed by hand. The
 index (``lineage.graph.hops``) is derived inside Neo4j: for a sample of nodes
 that feed a model, the models and runs it gives must equal those a walk of the
 data flow gives.
+
+What repairs a difference: ``lineage graph sync --full``. An incremental sync
+projects only the rows the store changed since its watermark, so it does not
+restore a node or edge deleted or changed in Neo4j, nor remove one added there
+(nor anything derived from them: the reach and level indexes).
 """
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from lineage.graph import hops, levels
 from lineage.graph import rows as texts
+from lineage.graph.compare import Comparison
 from lineage.graph.connect import Graph
 from lineage.graph.impact import indexed_reach, walked_reach
 from lineage.graph.scan import reference_edges, scan
 from lineage.model import EdgeKind, NodeKind
+from lineage.query import projection
 from lineage.query.mlmd_rows import MlmdRows
 from lineage.query.traverse import WALK_BUDGET
 from lineage.query.types import LineageNode
 
 EdgeKey = tuple[str, str, str]  # (source, target, kind)
 KINDS = sorted(k.value for k in EdgeKind)  # the projection's edges; not the index's
+REPAIR = "lineage graph sync --full"
 
 
 @dataclass
@@ -41,6 +49,7 @@ class VerifyReport:
     index_wrong: list[str] = field(default_factory=list)  # starts whose index answer differs
     rows_wrong: list[str] = field(default_factory=list)  # nodes whose stored row differs
     levels_wrong: list[str] = field(default_factory=list)  # keyed nodes with wrong keys
+    compared: Comparison = field(default_factory=Comparison)  # every node and edge
 
     @property
     def ok(self) -> bool:
@@ -52,6 +61,7 @@ class VerifyReport:
             and not self.index_wrong
             and not self.rows_wrong
             and not self.levels_wrong
+            and self.compared.ok
         )
 
     def differences(self) -> list[str]:
@@ -61,7 +71,7 @@ class VerifyReport:
             for kind, (a, b) in sorted(table.items())
             if a != b
         ]
-        out += [f"edge missing in neo4j: {s} -{k}-> {t}" for s, t, k in self.missing[:20]]
+        out += self.compared.differences()
         out += [f"edge not in the store: {s} -{k}-> {t}" for s, t, k in self.extra[:20]]
         out += [f"reach index differs from the walk from {i}" for i in self.index_wrong[:20]]
         out += [f"stored row differs from the node's properties: {i}" for i in self.rows_wrong]
@@ -80,28 +90,60 @@ class VerifyReport:
             "index_wrong": list(self.index_wrong),
             "rows_wrong": list(self.rows_wrong),
             "levels_wrong": list(self.levels_wrong),
+            "compared": self.compared.as_dict(),
             "differences": self.differences(),
+            "repair": None if self.ok else REPAIR,
         }
 
+    def advice(self) -> str:
+        """What to run, and why the incremental sync would not do."""
+        return (
+            f"run `{REPAIR}` to rebuild the projection from the store (an incremental "
+            "`lineage graph sync` projects only what the store recorded since the last "
+            "sync: it does not restore what was changed or deleted in Neo4j)"
+        )
 
-def _store_side(rows: MlmdRows) -> tuple[Counter[str], set[EdgeKey]]:
+
+def _store_side(
+    graph: Graph, rows: MlmdRows, compare: Comparison
+) -> tuple[Counter[str], Counter[str], set[int]]:
+    """Counts of the store's nodes and edges by kind, and a hash of each edge (to name
+    Neo4j's extra edges); every node and edge compared with Neo4j's, page by page, on
+    the way."""
     nodes: Counter[str] = Counter()
-    edges: set[EdgeKey] = set()
+    kinds: Counter[str] = Counter()
+    edges: set[int] = set()
     tasks: dict[str, LineageNode] = {}
     for batch in scan(rows):
         for node in batch.nodes:
             nodes[node.kind.value] += 1
             if node.kind is NodeKind.TASK:
-                tasks[node.id] = node
-        edges.update((e.source, e.target, e.kind.value) for e in batch.edges)
-    edges.update((e.source, e.target, e.kind.value) for e in reference_edges(tasks))
-    return nodes, edges
+                # Only what the reference edges need: a 1M-node store holds many tasks.
+                tasks[node.id] = _slim(node)
+        compare.check_nodes(graph, batch.nodes)
+        compare.check_edges(graph, batch.edges)
+        kinds.update(e.kind.value for e in batch.edges)
+        edges.update(hash((e.source, e.target, e.kind.value)) for e in batch.edges)
+    references = reference_edges(tasks)
+    compare.check_edges(graph, references)
+    kinds.update(e.kind.value for e in references)
+    edges.update(hash((e.source, e.target, e.kind.value)) for e in references)
+    return nodes, kinds, edges
+
+
+def _slim(task: LineageNode) -> LineageNode:
+    kept = {k: task.properties[k] for k in _REFERENCES if k in task.properties}
+    return LineageNode(task.id, task.kind, "", "", kept)
+
+
+_REFERENCES = (projection.CACHED_FROM, projection.PARENT_TASK)
 
 
 def verify(
     graph: Graph, rows: MlmdRows, sample: int = 500, seed: int = 0, index_sample: int = 20
 ) -> VerifyReport:
-    store_nodes, store_edges = _store_side(rows)
+    report = VerifyReport()
+    store_nodes, store_edge_counts, store_edges = _store_side(graph, rows, report.compared)
     neo_nodes = {
         r["kind"]: int(r["n"])
         for r in graph.run(
@@ -117,24 +159,12 @@ def verify(
             kinds=KINDS,
         )
     }
-    store_edge_counts = Counter(kind for _, _, kind in store_edges)
-    report = VerifyReport()
     for kind in sorted(set(store_nodes) | set(neo_nodes)):
         report.nodes[kind] = (store_nodes.get(kind, 0), neo_nodes.get(kind, 0))
     for kind in sorted(set(store_edge_counts) | set(neo_edges)):
         report.edges[kind] = (store_edge_counts.get(kind, 0), neo_edges.get(kind, 0))
 
-    pick = random.Random(seed)
-    ours = sorted(store_edges)
-    chosen = pick.sample(ours, min(sample, len(ours)))
-    found = graph.run(
-        "UNWIND $rows AS r MATCH (a:Node {id: r[0]})-[e]->(b:Node {id: r[1]}) "
-        "WHERE type(e) = r[2] RETURN r AS row",
-        "checking sampled edges",
-        rows=[list(e) for e in chosen],
-    )
-    present = {tuple(r["row"]) for r in found}
-    report.missing = [e for e in chosen if e not in present]
+    report.missing = list(report.compared.edges_missing)
     theirs = graph.run(
         "MATCH (a:Node)-[e]->(b:Node) WHERE type(e) IN $kinds "
         "WITH a, e, b ORDER BY rand() LIMIT $n "
@@ -146,9 +176,9 @@ def verify(
     report.extra = sorted(
         (r["s"], r["t"], r["kind"])
         for r in theirs
-        if (r["s"], r["t"], r["kind"]) not in store_edges
+        if hash((r["s"], r["t"], r["kind"])) not in store_edges
     )
-    report.sampled = len(chosen) + len(theirs)
+    report.sampled = report.compared.edges_checked + len(theirs)
     if hops.ready(graph):
         check_index(graph, report, index_sample)
     report.rows_wrong = texts.stale(graph)
