@@ -8,6 +8,7 @@ a server chooses again for every request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -39,13 +40,14 @@ def cursor_key_of(settings: Settings) -> bytes:
     return cursors.key_from_secret(settings.cursor_key.get_secret_value())
 
 
-def _quiet(_: str) -> None:
-    pass
+def _log(message: str) -> None:
+    # A server has no terminal to note on: which backend answers goes to its log.
+    logging.getLogger("lineage.api").warning("%s", message)
 
 
 @contextmanager
 def open_shared(
-    settings: Settings, api: ApiSettings, notice: Callable[[str], None] = _quiet
+    settings: Settings, api: ApiSettings, notice: Callable[[str], None] = _log
 ) -> Iterator[Shared]:
     from lineage.graph.readers import open_reader
     from lineage.store.connect import open_store

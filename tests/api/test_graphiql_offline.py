@@ -72,6 +72,7 @@ def test_graphiql_renders_and_runs_a_query_with_no_network(
     if not Path(CHROMIUM).exists():
         unavailable("chromium", f"{CHROMIUM} is missing (scripts/install-services installs it)")
     from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     origin = urlsplit(served).netloc
     foreign: list[str] = []
@@ -107,7 +108,10 @@ def test_graphiql_renders_and_runs_a_query_with_no_network(
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{served}/graphql", wait_until="load")
-            page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=60_000)
+            try:
+                page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=60_000)
+            except PlaywrightTimeout:
+                pytest.fail(f"GraphiQL never rendered; it asked other hosts for {foreign}")
             page.get_by_role("button", name="Headers").click()
             headers = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
             page.wait_for_selector(headers, timeout=10_000)
@@ -190,3 +194,16 @@ def test_the_build_script_reproduces_the_checked_in_build(tmp_path: Path) -> Non
     rebuilt = {p.name: _sha256(p) for p in out.iterdir()}
     checked_in = {p.name: _sha256(p) for p in BUILT.iterdir()}
     assert rebuilt == checked_in
+
+
+def test_the_package_ships_the_build() -> None:
+    """Every built file is package data, so an installed wheel serves GraphiQL too."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["lineage"]
+    package = REPO / "lineage"
+    for path in BUILT.iterdir():
+        relative = path.relative_to(package).as_posix()
+        assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
