@@ -92,6 +92,10 @@ class TokenFile:
             raw = yaml.safe_load(path.read_text())
         except OSError as exc:
             raise ConfigError(f"cannot read the token file {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"the token file {path} is not UTF-8 text (byte {exc.start} cannot be decoded)"
+            ) from exc
         except yaml.YAMLError as exc:
             raise ConfigError(f"the token file {path} is not YAML or JSON: {exc}") from exc
         entries = raw.get("tokens") if isinstance(raw, dict) else None
@@ -146,7 +150,7 @@ class JwtVerifier:
             path = Path(self._source.removeprefix("file://"))
             try:
                 self._file_keys = jwt.PyJWKSet.from_json(path.read_text())
-            except (OSError, jwt.PyJWKSetError) as exc:
+            except (OSError, ValueError, jwt.PyJWKSetError) as exc:  # ValueError: not UTF-8
                 raise ConfigError(f"cannot read the JWKS file {path}: {exc}") from exc
         kid = jwt.get_unverified_header(token).get("kid")
         for key in self._file_keys.keys:

@@ -49,8 +49,19 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def os_error_message(exc: OSError) -> str:
+    """``cannot use PATH: Read-only file system``, or the error itself when it names no file."""
+    if exc.filename is None or not exc.strerror:
+        return str(exc) or type(exc).__name__
+    return f"cannot use {exc.filename}: {exc.strerror}"
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn a LineageError into one line on stderr and its exit code, never a traceback."""
+    """Turn a LineageError into one line on stderr and its exit code, never a traceback.
+
+    An OSError is the machine refusing a file (a read-only LINEAGE_HOME, a full disk, a
+    missing permission): one line naming the file, with the exit code of a ConfigError.
+    """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -58,5 +69,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except LineageError as exc:
             raise fail(str(exc), exc.exit_code) from exc
+        except OSError as exc:
+            raise fail(os_error_message(exc), ConfigError.exit_code) from exc
 
     return wrapper

@@ -22,6 +22,10 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
         text = token_file.expanduser().read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"cannot read the token file {token_file}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the token file {token_file} is not UTF-8 text (byte {exc.start} cannot be decoded)"
+        ) from exc
     if not text:
         raise ConfigError(f"the token file {token_file} is empty")
     return text

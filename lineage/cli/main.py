@@ -20,6 +20,7 @@ from lineage.cli import query as query_cli
 from lineage.cli import run as run_cli
 from lineage.cli import serve as serve_cli
 from lineage.cli import snapshot as snapshot_cli
+from lineage.cli.common import handle_errors, load_settings
 
 app = typer.Typer(
     name="lineage",
@@ -43,13 +44,30 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# The commands that hand the store to a server, whose start-up failures would reach
+# the terminal as the server's traceback: the store's directory is checked before.
+_SERVING = frozenset({"serve", "demo"})
+
+
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     """Settings come from LINEAGE_* environment variables (see README)."""
+    if ctx.invoked_subcommand in _SERVING:
+        handle_errors(_check_home)()
+
+
+def _check_home() -> None:
+    from lineage.settings import SqliteStoreConfig
+    from lineage.store.connect import check_sqlite_home
+
+    settings = load_settings()
+    if isinstance(settings.store, SqliteStoreConfig):
+        check_sqlite_home(settings.sqlite_path())
 
 
 def main() -> None:

@@ -163,6 +163,8 @@ def _document(text: str) -> str:
         return path.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read the query file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the query file {path} is not UTF-8 text (byte {exc.start})") from exc
 
 
 @handle_errors

@@ -30,7 +30,9 @@ def open_store(settings: Settings) -> MlmdStore:
     return open_grpc(config.address, config.timeout_s)
 
 
-def open_sqlite(path: Path) -> MlmdStore:
+def check_sqlite_home(path: Path) -> None:
+    """The directory of the SQLite store exists (made if need be) and may be written:
+    SQLite writes its journal beside the file, so even a reader needs that."""
     home = path.parent
     try:
         home.mkdir(parents=True, exist_ok=True)
@@ -38,6 +40,10 @@ def open_sqlite(path: Path) -> MlmdStore:
         raise ConfigError(f"cannot create the store directory {home}: {exc.strerror}") from exc
     if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
         raise ConfigError(f"the store directory {home} is not readable and writable")
+
+
+def open_sqlite(path: Path) -> MlmdStore:
+    check_sqlite_home(path)
     if path.exists():
         _check_sqlite_file(path)
     config = pb.ConnectionConfig()

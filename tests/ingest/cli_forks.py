@@ -29,11 +29,11 @@ for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
         os.setpgid(0, 0)
-        fd = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
+        for fd, name in ((1, "log"), (2, "err")):
+            os.dup2(os.open(job[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
         for key in [k for k in os.environ if k.startswith("LINEAGE_")]:
             del os.environ[key]
+        os.environ.update(job["env"])
         os.environ["LINEAGE_HOME"] = job["home"]
         code = 1
         try:
@@ -59,7 +59,12 @@ for line in sys.stdin:
 class Outcome:
     code: int  # the exit code, or -signal
     seconds: float
-    log: str
+    stdout: str
+    stderr: str
+
+    @property
+    def log(self) -> str:
+        return self.stdout + self.stderr
 
     @property
     def killed(self) -> bool:
@@ -79,12 +84,20 @@ class CliForks:
             text=True,
         )
 
-    def run(self, args: list[str], home: Path, kill_after: float | None = None) -> Outcome:
-        """Run ``lineage ARGS`` with ``LINEAGE_HOME=home``; kill -9 it after ``kill_after`` s."""
+    def run(
+        self,
+        args: list[str],
+        home: Path,
+        kill_after: float | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Outcome:
+        """Run ``lineage ARGS`` with ``LINEAGE_HOME=home`` and the ``LINEAGE_`` settings in
+        ``env``; kill -9 it (and its process group) after ``kill_after`` seconds."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._count += 1
         log = self._logs / f"{self._count:04d}.log"
-        job = {"args": args, "home": str(home), "log": str(log)}
+        err = self._logs / f"{self._count:04d}.err"
+        job = {"args": args, "home": str(home), "log": str(log), "err": str(err), "env": env or {}}
         start = time.monotonic()
         self._proc.stdin.write(json.dumps(job) + "\n")
         self._proc.stdin.flush()
@@ -94,9 +107,9 @@ class CliForks:
             with contextlib.suppress(ProcessLookupError):  # it ended first: the outcome says so
                 os.killpg(pid, signal.SIGKILL)
         code = int(json.loads(self._proc.stdout.readline())["status"])
-        # A child killed before it opened its log leaves none.
-        text = log.read_text(errors="replace") if log.exists() else ""
-        return Outcome(code, time.monotonic() - start, text)
+        # A child killed before it opened its logs leaves none.
+        out, error = (p.read_text(errors="replace") if p.exists() else "" for p in (log, err))
+        return Outcome(code, time.monotonic() - start, out, error)
 
     def close(self) -> None:
         if self._proc.stdin is not None:
