@@ -76,6 +76,7 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock.bind((host, port))
         sock.listen(2048)
+        sock.set_inheritable(True)  # worker processes accept on it too
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
