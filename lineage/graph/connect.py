@@ -38,9 +38,15 @@ _DOWN = (
 )
 
 
-# Codes of a transaction stopped for its size: it ran past the transaction timeout or
-# overflowed transaction memory. Smaller transactions may fit (lineage.graph.batches).
-_TOO_BIG = ("TransactionTimedOut", "MemoryPoolOutOfMemoryError", "TransactionMemoryLimit")
+# Codes of a transaction stopped for its size: it ran past the transaction timeout
+# (LockClientStopped when it was waiting on a lock then) or overflowed transaction
+# memory. Smaller transactions may fit (lineage.graph.bulk).
+_TOO_BIG = (
+    "TransactionTimedOut",
+    "LockClientStopped",
+    "MemoryPoolOutOfMemoryError",
+    "TransactionMemoryLimit",
+)
 
 
 class TooBigError(UnavailableError):
