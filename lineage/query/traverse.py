@@ -35,6 +35,7 @@ class _Walk:
     """The state of one walk: what was reached, at which level, by which edges."""
 
     kept: dict[str, LineageNode] = field(default_factory=dict)
+    start: str = ""
     passed: set[str] = field(default_factory=set)  # walked through, not returned (kinds filter)
     edges: dict[tuple[str, str, str, str], LineageEdge] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
@@ -67,7 +68,7 @@ def walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Line
 
 
 def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> LineageAnswer:
-    state = _Walk(kept={start.id: start}, seen={start.id})
+    state = _Walk(kept={start.id: start}, start=start.id, seen={start.id})
     state.kinds[start.id] = start.kind
     directions = (
         [Direction.UPSTREAM, Direction.DOWNSTREAM]
@@ -208,7 +209,15 @@ def _step(
             parts.append(
                 (_level(reader, cutter, state, again, direction, others, query), direction)
             )
-        cross = [i for i in plain if state.kinds.get(i) is _CROSSES.get(direction)]
+        # Not from the start walking up: the snapshots of the start hold the start's own
+        # data, which is not upstream of it (an auditor asking what went into a model
+        # must not be shown the snapshot a later run took of that model).
+        cross = [
+            i
+            for i in plain
+            if state.kinds.get(i) is _CROSSES.get(direction)
+            and not (direction is Direction.UPSTREAM and i == state.start)
+        ]
         if cross:
             back = _OPPOSITE[direction]
             parts.append((reader.expand(cross, back, _SNAPSHOT_OF, query.as_of_ms), back))

@@ -11,7 +11,8 @@ from lineage.store.mlmd import MlmdStore
 
 
 def upstream_artifacts(store: MlmdStore, artifact: str) -> set[str]:
-    """Every artifact (images included) that fed ``artifact``, however far back."""
+    """Every artifact (images included) that fed ``artifact``, however far back, and the
+    snapshots taken of each of them (a snapshot stands for the data it holds)."""
     seen: set[str] = set()
     frontier = [artifact]
     while frontier:
@@ -22,12 +23,36 @@ def upstream_artifacts(store: MlmdStore, artifact: str) -> set[str]:
             if e.artifact == current and e.type is EventType.OUTPUT
         ]
         for execution in producers:
+            if _is_snapshotting(store, execution):
+                continue  # a snapshot's stored producer reads the data it holds: no input
             for event in store.get_events(execution_ids=[execution]):
                 fed = event.execution == execution and event.type is EventType.INPUT
                 if fed and event.artifact not in seen:
                     seen.add(event.artifact)
                     frontier.append(event.artifact)
-    return seen
+    return seen | snapshots_of(store, seen)
+
+
+def _is_snapshotting(store: MlmdStore, execution: str) -> bool:
+    [found] = store.get_executions([execution])
+    return found.type == LineageType.SNAPSHOT_EXECUTION
+
+
+def snapshots_of(store: MlmdStore, artifacts: set[str]) -> set[str]:
+    """The snapshots taken of ``artifacts``: outputs of a snapshotting that read them."""
+    found: set[str] = set()
+    for artifact in sorted(artifacts):
+        for event in store.get_events(artifact_ids=[artifact]):
+            if event.artifact != artifact or event.type is not EventType.INPUT:
+                continue
+            if not _is_snapshotting(store, event.execution):
+                continue
+            found.update(
+                e.artifact
+                for e in store.get_events(execution_ids=[event.execution])
+                if e.execution == event.execution and e.type is EventType.OUTPUT
+            )
+    return found
 
 
 def all_runs(store: MlmdStore) -> list[RunRecord]:
