@@ -105,3 +105,33 @@ def test_a_trickling_body_is_answered_408_and_closed(settings: Settings, shared:
         sock.settimeout(WAIT_S)
         _read_until_closed(sock)
         _served_meanwhile(url)
+
+
+def test_connections_past_the_bound_get_503(settings: Settings, shared: Shared) -> None:
+    api = ApiSettings(max_connections=3, header_timeout_s=WAIT_S)
+    app: FastAPI = create_app(settings, api, shared=shared, audit=False)
+    with serving(app, **connection_limits(api)) as url:
+        idle = [_connect(url) for _ in range(3)]  # open, silent: each holds a place
+        try:
+            statuses = []
+            for _ in range(100):  # until the server has accepted all three
+                statuses.append(
+                    httpx.post(
+                        f"{url}/graphql", json={"query": "{ whoami { subject } }"}, timeout=5
+                    ).status_code
+                )
+                if statuses[-1] == 503:
+                    break
+                time.sleep(0.1)
+            assert statuses[-1] == 503, statuses
+        finally:
+            for sock in idle:
+                sock.close()
+        for _ in range(int(WAIT_S * 10)):  # the places free as the server sees them close
+            answer = httpx.post(
+                f"{url}/graphql", json={"query": "{ whoami { subject } }"}, timeout=5
+            )
+            if answer.status_code == 200:
+                break
+            time.sleep(0.1)
+        assert answer.json()["data"] == {"whoami": {"subject": "local"}}
