@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import os
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -97,7 +99,10 @@ def _serve(
         typer.echo(line)
     if workers > 1:
         # Each worker builds its own app (and store connection) from the environment,
-        # and accepts on the socket bound here.
+        # and accepts on the socket bound here. Without a configured cursor key each
+        # would draw its own, and refuse the cursors its siblings handed out: one key
+        # for this launch, passed down through the environment the workers inherit.
+        os.environ.setdefault("LINEAGE_CURSOR_KEY", secrets.token_urlsafe(32))
         config = uvicorn.Config(
             "lineage.api.app:app_from_env",
             factory=True,

@@ -165,3 +165,44 @@ def test_hostile_documents_leave_the_server_up(served: Served) -> None:
     lines = [json.loads(x) for x in log.read_text().splitlines()[before:]]
     assert len(lines) == sent + 1
     assert not any("INTERNAL" in line["errors"] for line in lines)
+
+
+def test_cursors_page_across_worker_processes(served: Served) -> None:
+    """`serve --workers 2` without LINEAGE_CURSOR_KEY: a cursor one worker hands out is
+    honoured by the other (each new connection may land on either)."""
+    port = free_port()
+    log = served.home.parent / "serve-workers.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [LINEAGE, "serve", "--port", str(port), "--workers", "2"],
+            cwd=REPO,
+            env=_env(served.home),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process, log)
+        first = httpx.post(
+            f"{url}/graphql",
+            json={"query": "{ artifacts(first: 1) { pageInfo { endCursor hasNextPage } } }"},
+            timeout=30,
+        ).json()
+        info = first["data"]["artifacts"]["pageInfo"]
+        assert info["hasNextPage"] and info["endCursor"], first
+        query = "query($c: String) { artifacts(first: 1, after: $c) { nodes { id } } }"
+        for _ in range(30):  # a new connection each time, so both workers answer some
+            answer = httpx.post(
+                f"{url}/graphql",
+                json={"query": query, "variables": {"c": info["endCursor"]}},
+                timeout=30,
+            ).json()
+            assert "errors" not in answer, answer
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
