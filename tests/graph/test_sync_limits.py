@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from lineage.cli.main import app
 from lineage.graph import levels
 from lineage.graph.connect import Graph, TooBigError
-from lineage.graph.sync import sync, wipe
+from lineage.graph.sync import ensure_schema, sync, wipe
 from lineage.graph.verify import verify
 from lineage.model import KfpType, RunRecord
 from lineage.query.mlmd_rows import rows_for
@@ -137,10 +137,11 @@ def test_batches_past_the_transaction_timeout_are_split_and_the_sync_completes(
     # created a node of that id, uncommitted), so it runs past the timeout: for sure,
     # however loaded the machine. The lock goes once a transaction was stopped.
     blocked = records[-1].label
+    graph = Releasing(tight.bolt_uri, write_timeout_s=TIMEOUT_S)
+    ensure_schema(graph)  # the id constraint: it is what makes the holder's node a lock
     with tight.driver() as driver, driver.session() as session:
         holder = session.begin_transaction()
         holder.run("CREATE (:Node {id: $id})", id=blocked).consume()
-        graph = Releasing(tight.bolt_uri, write_timeout_s=TIMEOUT_S)
         graph.release = holder.rollback
         try:
             sync(graph, rows_for(store), store.location, full=True)
@@ -157,6 +158,7 @@ def test_a_single_record_that_never_fits_is_an_error_naming_it(
     record = runs(1)[0]
     store.put_run(record)
     graph = Graph(tight.bolt_uri, write_timeout_s=TIMEOUT_S)
+    ensure_schema(graph)
     # A node that outlasts the timeout even alone: its id stays locked (as above).
     with tight.driver() as driver, driver.session() as session:
         holder = session.begin_transaction()
