@@ -1,34 +1,55 @@
-"""Shortest lineage path between two nodes, along the data flow in either direction."""
+"""Shortest lineage path between two nodes, along the data flow in either direction.
+
+A snapshot holds the data it was taken of, so, as in lineage and impact walks
+(``lineage.query.traverse``, ``lineage.query.impact``), the data flows from a snapshot
+to that data too: the search crosses a SNAPSHOT_OF edge against its arrow from the
+snapshot to its source. The path lists that edge as stored (source -> snapshot).
+"""
 
 from __future__ import annotations
 
+from lineage.model import EdgeKind
 from lineage.query.port import LineageReader
 from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageNode, PathAnswer
+
+_SNAPSHOT_OF = frozenset({EdgeKind.SNAPSHOT_OF})
+
+
+def _steps(reader: LineageReader, frontier: list[str]) -> list[tuple[str, str, LineageEdge]]:
+    """(near, far, edge) of one level downstream, snapshots to the data they hold included.
+    An artifact is never the target of a SNAPSHOT_OF edge, so walking those upstream from
+    the whole frontier crosses from its snapshots alone."""
+    down = reader.expand(frontier, Direction.DOWNSTREAM, DATA_FLOW)
+    held = reader.expand(frontier, Direction.UPSTREAM, _SNAPSHOT_OF)
+    steps = [(e.source, e.target, e) for e in sorted(down.edges, key=LineageEdge.sort_key)]
+    steps += [(e.target, e.source, e) for e in sorted(held.edges, key=LineageEdge.sort_key)]
+    return steps
 
 
 def _search(
     reader: LineageReader, source: str, target: str, max_depth: int, budget: int
-) -> tuple[list[LineageEdge] | None, bool]:
-    """Breadth-first along the data flow; ties go to the smallest source id, then edge."""
-    parents: dict[str, LineageEdge] = {}
+) -> tuple[list[tuple[str, LineageEdge]] | None, bool]:
+    """Breadth-first along the data flow; ties go to the smallest source id, then edge.
+    The path as (node reached, edge that reached it) from the node after ``source``."""
+    parents: dict[str, tuple[str, LineageEdge]] = {}
     reached = {source}
     frontier = [source]
     for _level in range(max_depth):
         if not frontier:
             return None, False
-        step = reader.expand(frontier, Direction.DOWNSTREAM, DATA_FLOW)
-        for edge in sorted(step.edges, key=LineageEdge.sort_key):
-            if edge.target not in reached and edge.target not in parents:
-                parents[edge.target] = edge
-        fresh = sorted({e.target for e in step.edges} - reached)
+        steps = _steps(reader, frontier)
+        for near, far, edge in steps:
+            if far not in reached and far not in parents:
+                parents[far] = (near, edge)
+        fresh = sorted({far for _, far, _ in steps} - reached)
         reached.update(fresh)
         if target in reached:
-            chain: list[LineageEdge] = []
+            chain: list[tuple[str, LineageEdge]] = []
             node = target
             while node != source:
-                edge = parents[node]
-                chain.append(edge)
-                node = edge.source
+                near, edge = parents[node]
+                chain.append((node, edge))
+                node = near
             return list(reversed(chain)), False
         if len(reached) > budget:
             return None, True
@@ -50,13 +71,13 @@ def shortest_path(
         flipped = chain is not None
     if chain is None:
         return PathAnswer(a.id, b.id, False, (), (), truncated=cut_forward or cut_back)
-    ids = [chain[0].source, *(e.target for e in chain)]
+    ids = [b.id if flipped else a.id, *(node for node, _ in chain)]
     found = reader.nodes(ids)
     return PathAnswer(
         a.id,
         b.id,
         True,
         tuple(found[i] for i in ids),
-        tuple(chain),
+        tuple(edge for _, edge in chain),
         reversed=flipped,
     )
