@@ -54,6 +54,7 @@ class Mixed:
     kfp_models: list[str]
     kfp_datasets: list[str]
     input_snapshots: list[str]  # taken by --snapshot-inputs
+    dataset_snapshot: str  # the one of the first run's dataset
     standalone_snapshot: str
     tfx_runs: list[str]
     tfx_models: list[str]  # the Trainer's Model of each run
@@ -70,6 +71,14 @@ def _one(store: MlmdStore, run: str, type_name: str, producer: str) -> str:
     }
     [found] = [a.id for a in record.artifacts if a.type == type_name and a.id in made]
     return found
+
+
+def _snapshot_of(store: MlmdStore, run: str, artifact: str) -> str:
+    """The snapshot a snapshotting execution of ``run`` took of ``artifact``."""
+    events = store.get_run(run).events
+    takers = {e.execution for e in events if e.artifact == artifact and e.path == ("source",)}
+    [taken] = {e.artifact for e in events if e.execution in takers and e.path == ("snapshot",)}
+    return taken
 
 
 def _link_images(store: MlmdStore, run: str) -> None:
@@ -113,12 +122,14 @@ def build_mixed(base: Path) -> Mixed:
         input_snapshots = sorted(
             a.id for a in store.get_run(kfp_runs[0]).artifacts if a.type == LineageType.SNAPSHOT
         )
+        datasets = [_one(store, r, KfpType.DATASET, "make-dataset") for r in kfp_runs]
         mixed = Mixed(
             home=home,
             kfp_runs=kfp_runs,
             kfp_models=[_one(store, r, KfpType.MODEL, "train-model") for r in kfp_runs],
-            kfp_datasets=[_one(store, r, KfpType.DATASET, "make-dataset") for r in kfp_runs],
+            kfp_datasets=datasets,
             input_snapshots=input_snapshots,
+            dataset_snapshot=_snapshot_of(store, kfp_runs[0], datasets[0]),
             standalone_snapshot=str(standalone["id"]),
             tfx_runs=["run:2024-05-01T10:00:00", "run:2024-05-02T10:00:00"],
             tfx_models=["artifact:" + uri_of(source, r["model"]) for r in rows],

@@ -107,7 +107,7 @@ def _cases(m: Mixed) -> dict[frozenset[str], list[dict[str, Any]]]:
             {"from": m.tfx_models[0], "to": m.tfx_models[1]},  # two TFX Trainer models
             {"from": m.kfp_datasets[0], "to": m.kfp_models[0]},  # KFP data to its model
             {"from": m.tfx_examples[1], "to": m.tfx_pushed[1]},  # TFX data to the push
-            {"from": m.input_snapshots[0], "to": m.kfp_models[0]},  # a snapshot to a model
+            {"from": m.dataset_snapshot, "to": m.kfp_models[0]},  # a snapshot to its model
         ],
     }
 
@@ -222,7 +222,7 @@ def _expected(name: str, variables: dict[str, Any], pages: list[dict[str, Any]],
             assert m.kfp_datasets[run] in upstream
             assert data["artifact"]["producer"]["image"]["digest"] == IMAGE
             if run == 0:  # --snapshot-inputs: the snapshot of what the trainer read
-                assert upstream & set(m.input_snapshots)
+                assert m.dataset_snapshot in upstream
     elif name == "model_diff" and variables["from"] in m.tfx_models:
         [diff] = [d["diff"] for d in _data(pages)]
         assert diff["same"] is False and diff["entries"]
@@ -234,6 +234,7 @@ def _expected(name: str, variables: dict[str, Any], pages: list[dict[str, Any]],
         # Data, or a snapshot of it, reaches the model it trained (two models: no path).
         [data] = _data(pages)
         assert data["path"]["found"] is True, variables
+        assert data["path"]["reversed"] is False, variables  # along the data flow
     elif name == "run_overview":
         [run] = [d["run"] for d in _data(pages)]
         assert run["id"] == variables["run"] and run["tasks"]
