@@ -13,17 +13,26 @@ from lineage.query.port import LineageReader
 from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageNode, PathAnswer
 
 _SNAPSHOT_OF = frozenset({EdgeKind.SNAPSHOT_OF})
+DOWN, UP = Direction.DOWNSTREAM, Direction.UPSTREAM
+_Step = tuple[str, str, LineageEdge]  # near, far, the edge as stored
 
 
-def _steps(reader: LineageReader, frontier: list[str]) -> list[tuple[str, str, LineageEdge]]:
+def _steps(reader: LineageReader, frontier: list[str], hopped: set[str]) -> list[_Step]:
     """(near, far, edge) of one level downstream, snapshots to the data they hold included.
-    An artifact is never the target of a SNAPSHOT_OF edge, so walking those upstream from
-    the whole frontier crosses from its snapshots alone."""
-    down = reader.expand(frontier, Direction.DOWNSTREAM, DATA_FLOW)
-    held = reader.expand(frontier, Direction.UPSTREAM, _SNAPSHOT_OF)
-    steps = [(e.source, e.target, e) for e in sorted(down.edges, key=LineageEdge.sort_key)]
-    steps += [(e.target, e.source, e) for e in sorted(held.edges, key=LineageEdge.sort_key)]
-    return steps
+    An artifact is never the target of a SNAPSHOT_OF edge, so walking those upstream
+    crosses from snapshots alone. A node reached over a snapshot edge takes no other:
+    two artifacts holding the same bytes share a snapshot, and are not each other's
+    lineage through it."""
+    plain = [i for i in frontier if i not in hopped]
+    again = [i for i in frontier if i in hopped]
+    edges: list[tuple[bool, LineageEdge]] = []
+    if plain:
+        edges += [(False, e) for e in reader.expand(plain, DOWN, DATA_FLOW).edges]
+        edges += [(True, e) for e in reader.expand(plain, UP, _SNAPSHOT_OF).edges]
+    if again:
+        edges += [(False, e) for e in reader.expand(again, DOWN, DATA_FLOW - _SNAPSHOT_OF).edges]
+    ordered = sorted(edges, key=lambda x: (x[0], LineageEdge.sort_key(x[1])))
+    return [(e.target, e.source, e) if up else (e.source, e.target, e) for up, e in ordered]
 
 
 def _search(
@@ -37,7 +46,8 @@ def _search(
     for _level in range(max_depth):
         if not frontier:
             return None, False
-        steps = _steps(reader, frontier)
+        hopped = {n for n in frontier if n in parents and parents[n][1].kind in _SNAPSHOT_OF}
+        steps = _steps(reader, frontier, hopped)
         for near, far, edge in steps:
             if far not in reached and far not in parents:
                 parents[far] = (near, edge)
