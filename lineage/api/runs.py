@@ -150,9 +150,14 @@ class Run(LineageNode):
     async def artifacts(self, info: Info, type: str | None = None) -> list[ArtifactRef]:
         return await _run_artifacts(info, self.id, type)
 
-    @gql_field(description="The system.Model artifacts of the run.")
+    @gql_field(
+        description=(
+            "The system.Model artifacts the run's tasks output (not models it only read, "
+            "such as a baseline another run made)."
+        )
+    )
     async def models(self, info: Info) -> list[ArtifactRef]:
-        return await _run_artifacts(info, self.id, KfpType.MODEL)
+        return await _run_artifacts(info, self.id, KfpType.MODEL, made=True)
 
     @gql_field(description="Every scalar of the run's system.Metrics artifacts.")
     async def metrics(self, info: Info) -> list[Metric]:
@@ -162,13 +167,25 @@ class Run(LineageNode):
         return [m for a in sorted(record.artifacts, key=lambda a: a.id) for m in metrics_of(a)]
 
 
-async def _run_artifacts(info: Info, run: str, type_name: str | None) -> list[Artifact]:
+async def _run_artifacts(
+    info: Info, run: str, type_name: str | None, made: bool = False
+) -> list[Artifact]:
+    """The artifacts attributed to the run; ``made``: only those its tasks output (TFX
+    also attributes to a run the inputs it read from earlier runs)."""
     from lineage.api.artifacts import artifact_type
 
     record = await ctx(info).loaders.runs.load(run)
     if record is None:
         return []
     chosen = [a for a in record.artifacts if type_name is None or a.type == type_name]
+    if made:
+        tasks = {e.id for e in record.executions}
+        outputs = {
+            e.artifact
+            for e in record.events
+            if e.type is model.EventType.OUTPUT and e.execution in tasks
+        }
+        chosen = [a for a in chosen if a.id in outputs]
     return [artifact_type(a) for a in sorted(chosen, key=lambda a: a.id)]
 
 

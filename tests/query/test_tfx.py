@@ -116,6 +116,12 @@ def test_runs_and_the_pipeline_of_a_tfx_store_are_found(tfx: Tfx) -> None:
     assert tasks["Trainer"]["id"] == "task:2024-05-01T10:00:00/Trainer"
     assert tasks["Trainer"]["type"] == TRAINER
     assert [m["id"] for m in runs[2]["models"]] == [tfx.art(2, "model")]
+    # The second run's Evaluator read the first run's model as its baseline: TFX
+    # attributes that input to the second run too, but the run did not make it.
+    assert {m["id"] for m in runs[1]["models"]} == {
+        tfx.art(1, "model"),
+        tfx.art(1, "pushed_model"),
+    }
 
 
 def test_impact_from_tfx_examples_reaches_the_models_on_both_backends(
