@@ -95,10 +95,16 @@ _NODES = (
 
 
 def _edges_query(kind: EdgeKind) -> str:
-    # Both ends bound: Neo4j expands from the end with fewer edges (a hub costs nothing).
+    # Each pair is expanded from the end with fewer edges of the type, compared by the
+    # degrees Neo4j keeps: a hub (the dataset every run reads, an image every task runs)
+    # would otherwise be expanded whole for each of its edges.
+    t = kind.value
     return (
         "UNWIND $pairs AS p MATCH (a:Node {id: p[0]}) MATCH (b:Node {id: p[1]}) "
-        f"MATCH (a)-[r:{kind.value}]->(b) "
+        f"CALL (a, b) {{ WITH a, b WHERE COUNT {{ (a)-[:{t}]->() }} <= COUNT {{ (b)<-[:{t}]-() }} "
+        f"MATCH (a)-[r:{t}]->(x) WHERE x = b RETURN r "
+        f"UNION WITH a, b WHERE COUNT {{ (a)-[:{t}]->() }} > COUNT {{ (b)<-[:{t}]-() }} "
+        f"MATCH (y)-[r:{t}]->(b) WHERE y = a RETURN r }} "
         f"RETURN collect(a.id) AS sources, collect(b.id) AS targets, "
         f"collect({edge_text('a', 'b', 'r')}) AS texts"
     )
