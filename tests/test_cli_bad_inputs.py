@@ -68,6 +68,7 @@ CASES: dict[str, list[Case]] = {
         Case(["serve", "--port", "0"], "{d}/binary.dat", BINARY_TOKENS),
         Case(["serve", "--host", "10.1.2.3"], "10.1.2.3"),
         Case(["serve", "--port", "0"], "{d}/home", read_only_home=True),
+        Case(["serve", "--port", "0"], "{d}/corrupt/mlmd.sqlite", {"LINEAGE_HOME": "{d}/corrupt"}),
     ],
     "query": [
         Case(["query", "@{d}/nope.graphql"], "{d}/nope.graphql"),
@@ -76,6 +77,7 @@ CASES: dict[str, list[Case]] = {
     "demo": [
         Case(["demo", "--host", "10.1.2.3"], "10.1.2.3"),
         Case(["demo", "--port", "0"], "{d}/home", read_only_home=True),
+        Case(["demo", "--port", "0"], "{d}/corrupt/mlmd.sqlite", {"LINEAGE_HOME": "{d}/corrupt"}),
     ],
     "store info": [
         Case(["store", "info"], "{d}/corrupt/mlmd.sqlite", {"LINEAGE_HOME": "{d}/corrupt"}),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from lineage.cli.common import fail, handle_errors, load_settings
+from lineage.cli.common import fail, handle_errors, load_settings, open_store
 from lineage.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -130,6 +130,10 @@ def serve(
     settings = load_settings()
     api = _api_settings()
     auth_line = _check_bind(host, api.auth_enabled)
+    # The store must open before the server starts: a damaged or unreachable store is
+    # then one line naming it, not uvicorn's start-up traceback (each worker opens its own).
+    with open_store(settings):
+        pass
     sock = bind(host, port)
     url = f"http://{_url_host(host)}:{port}/graphql"
     _serve(
