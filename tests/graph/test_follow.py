@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import neo4j
+
 from lineage.graph.connect import Graph
 from lineage.graph.verify import verify
 from lineage.query.mlmd_rows import rows_for
@@ -26,7 +28,11 @@ def has_node(graph: Graph, node_id: str) -> bool:
 
 
 def test_follow_projects_a_run_ingested_while_it_runs_and_stops_on_sigterm(
-    store: MlmdStore, graph: Graph, neo4j_service: Neo4jService, tmp_path: Path
+    store: MlmdStore,
+    graph: Graph,
+    neo4j_service: Neo4jService,
+    neo4j_driver: neo4j.Driver,  # empties the shared Neo4j: it may hold another test's store
+    tmp_path: Path,
 ) -> None:
     sc = scenario.build()
     # Two runs (a snapshotting record projects as an edge, not a node of its label).
@@ -41,9 +47,7 @@ def test_follow_projects_a_run_ingested_while_it_runs_and_stops_on_sigterm(
     argv = [sys.executable, "-m", "lineage.cli", "graph", "sync", "--follow", "--interval", "0.05"]
     out, err = tmp_path / "out.txt", tmp_path / "err.txt"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [*argv, "--interval", "0.05"], env=env, stdout=stdout, stderr=stderr
-        )
+        proc = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr)
     try:
         deadline = time.monotonic() + WAIT_S
         # Its first sync creates the schema, which readers wait for: read after it.
