@@ -185,7 +185,11 @@ class Guard(SchemaExtension):
                 prepared = await loop.run_in_executor(
                     _ANALYSIS, prepare, schema, query, self.limits, rules
                 )
-                _PREPARED.put(key, prepared)
+                if not prepared.errors:
+                    # Only documents that may run are kept: a refused one's tree (up to
+                    # the token limit, held by its errors' locations) would sit in the
+                    # heap, and every full collection of the heap pauses the event loop.
+                    _PREPARED.put(key, prepared)
             assert isinstance(prepared, Prepared)
             if prepared.document is None:
                 raise _copy(prepared.errors[0])
