@@ -112,7 +112,10 @@ CASES: dict[str, list[Case]] = {
     "snapshot restore": [
         Case(["snapshot", "restore", "snapshot:sha256:00", "{d}/out"], "snapshot:sha256:00")
     ],
-    "snapshot ls": [Case(["snapshot", "ls", "--store", "nosuch://b/x"], "nosuch://b/x")],
+    "snapshot ls": [
+        Case(["snapshot", "ls", "--store", "nosuch://b/x"], "nosuch://b/x"),
+        Case(["snapshot", "ls", "--store", "{d}/binary.dat"], "{d}/binary.dat"),
+    ],
     "graph sync": [Case(["graph", "sync"], "bolt://127.0.0.1:1", NEO4J_DOWN)],
     "graph verify": [Case(["graph", "verify"], "bolt://127.0.0.1:1", NEO4J_DOWN)],
     "api export-schema": [Case(["api", "export-schema", "--out", "{d}"], "{d}")],

@@ -62,6 +62,9 @@ class LocalBlobStore:
     """A directory on this machine; the default is ``$LINEAGE_HOME/snapshots``."""
 
     def __init__(self, root: Path) -> None:
+        if root.exists() and not root.is_dir():
+            # Listing a file as a store would show no snapshots and succeed: say what it is.
+            raise ConfigError(f"snapshot store {root} is a file, not a directory")
         self.root = root
         self._dirs: set[Path] = set()  # made already: saves a syscall per blob
 
