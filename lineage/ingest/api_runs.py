@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from lineage.ingest.api_tasks import as_property
+from lineage.ingest.api_tasks import present_properties
 from lineage.model import Context, KfpType, PropertyValue, canonical_json, run_id
 
 # States after which a run no longer changes (a retry is the exception: see the report).
@@ -82,14 +82,7 @@ def run_properties(
         "error": run.get("error"),
         "state_history": {"states": list(history)} if history else None,
     }
-    props: dict[str, PropertyValue] = {}
-    for key, value in facts.items():
-        if value in (None, "", {}, []):
-            continue
-        converted = as_property(value)
-        if converted is not None:
-            props[key] = converted
-    return props
+    return present_properties(facts)
 
 
 def run_context(

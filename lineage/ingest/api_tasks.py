@@ -74,6 +74,19 @@ def as_property(value: Any) -> PropertyValue | None:
     return str(value)
 
 
+def present_properties(facts: Mapping[str, Any]) -> dict[str, PropertyValue]:
+    """The facts an API object sets, as MLMD properties: empty values are left out (the
+    API sends absent fields as "", {} or [])."""
+    props: dict[str, PropertyValue] = {}
+    for key, value in facts.items():
+        if value in (None, "", {}, []):
+            continue
+        converted = as_property(value)
+        if converted is not None:
+            props[key] = converted
+    return props
+
+
 def _int(value: Any) -> int | None:
     # int64 fields arrive as JSON strings from grpc-gateway.
     if isinstance(value, bool):

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from lineage.ingest.api_tasks import as_property
+from lineage.ingest.api_tasks import present_properties
 from lineage.model import Context, LineageType, PropertyValue, canonical_json, recurring_run_id
 
 
@@ -70,13 +70,7 @@ def recurring_run_context(recurring: Mapping[str, Any], namespace: str | None) -
         "updated_at": recurring.get("updated_at"),
         "error": recurring.get("error"),
     }
-    props: dict[str, PropertyValue] = {}
-    for key, value in facts.items():
-        if value in (None, "", {}, []):
-            continue
-        converted = as_property(value)
-        if converted is not None:
-            props[key] = converted
+    props = present_properties(facts)
     return Context(recurring_run_id(rid), LineageType.RECURRING_RUN, rid, props)
 
 
