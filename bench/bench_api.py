@@ -251,8 +251,8 @@ class MemoryReader:
 def serving_in_process(home: Path, reader: MemoryReader) -> Iterator[str]:
     import uvicorn
 
-    from lineage.api.app import create_app
     from lineage.api.config import ApiSettings
+    from lineage.api.http.app import create_app
     from lineage.api.runtime import open_shared
     from lineage.settings import Settings
 

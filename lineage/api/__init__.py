@@ -1,2 +1,13 @@
-"""The GraphQL API: strawberry types (one module per family), the schema, limits,
-auth and the FastAPI app factory. A thin face over ``LineageService`` and the store."""
+"""The GraphQL API: a thin face over ``LineageService`` and the services in ``lineage.services``.
+
+- ``schema``: the Query root, composed from the type families; ``sdl()`` for the export.
+- ``export``: the schema export to graphql/schema.graphql and its drift check.
+- ``context``: the per-request context (principal, scoped service, DataLoaders) and ``Shared``.
+- ``fastpath``: the execution context that builds long lists of flat objects directly.
+- ``types/``: the strawberry types, one module per family, and their resolvers.
+- ``guards/``: what a request must pass: auth, limits and cost, document shape, cursors,
+  typed errors, the audit log.
+- ``http/``: the FastAPI app, the request path shared with ``lineage query``, GraphiQL
+  and its static build.
+- ``runtime``, ``local``, ``config``, ``transport``, ``demo``: start-up and the local faces.
+"""

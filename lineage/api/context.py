@@ -21,16 +21,16 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from lineage.api import cursors
-from lineage.api.auth import Principal
-from lineage.api.limits import Limits
-from lineage.api.scope import ScopedReader, Visibility
+from lineage.api.guards import cursors
+from lineage.api.guards.auth import Principal
+from lineage.api.guards.limits import Limits
 from lineage.errors import NotFoundError
 from lineage.graph.readers import pinned
 from lineage.model import Artifact, Context, EdgeKind, Event, Execution, RunRecord
 from lineage.query.port import LineageReader
 from lineage.query.service import LineageService
 from lineage.query.types import Direction
+from lineage.services.scope import ScopedReader, Visibility
 from lineage.store.port import MetadataStore, Stamp
 
 R = TypeVar("R")
@@ -78,10 +78,10 @@ class Shared:
     # hold up the store reads of other requests.
     reader_blocking: Blocking = field(default_factory=Blocking)
     default_namespace: str = "default"
-    # Seals cursors (lineage.api.cursors); random per process unless configured.
+    # Seals cursors (lineage.api.guards.cursors); random per process unless configured.
     cursor_key: bytes = field(default_factory=cursors.new_key)
     # A stored node id per type, whose visibility an unknown id's lookup decides (and
-    # discards) so that it costs what a hidden id's does (lineage.api.lookup.decoy).
+    # discards) so that it costs what a hidden id's does (lineage.api.types.lookup.decoy).
     decoys: dict[str, str] = field(default_factory=dict)
 
 
@@ -98,7 +98,7 @@ class Loaders:
     ) -> None:
         self.store = store
         self.blocking = blocking
-        # What a scoped principal may read of each artifact (lineage.api.scope.redact_snapshot).
+        # What a scoped principal may read of each artifact (services.scope.redact_snapshot).
         self.redact = redact
         self.contexts = DataLoader(self._contexts)
         self.executions = DataLoader(self._executions)

@@ -31,7 +31,7 @@ from graphql import (
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from lineage.api.graph import FAST
+from lineage.api.types.lineage import FAST
 from lineage.query import gcpause
 
 # (response key, getter, serialize, non-null)

@@ -12,10 +12,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from lineage.api.audit import AuditLog, audit_path
-from lineage.api.auth import local_user
 from lineage.api.config import ApiSettings
-from lineage.api.execute import Outcome, execute, operation_name
+from lineage.api.guards.audit import AuditLog, audit_path
+from lineage.api.guards.auth import local_user
+from lineage.api.http.execute import Outcome, execute, operation_name
 from lineage.api.runtime import limits_of, open_shared
 from lineage.api.schema import build_schema
 from lineage.settings import Settings

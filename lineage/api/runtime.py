@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
-from lineage.api import cursors
 from lineage.api.config import ApiSettings
 from lineage.api.context import Blocking, Shared
-from lineage.api.limits import Limits
+from lineage.api.guards import cursors
+from lineage.api.guards.limits import Limits
 from lineage.settings import GrpcStoreConfig, Settings
 
 

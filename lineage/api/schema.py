@@ -10,8 +10,12 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.types.nodes import SelectedField
 
-from lineage.api import lookup
-from lineage.api.analysis import (
+from lineage.api.context import RequestContext
+from lineage.api.fastpath import FastExecutor
+from lineage.api.guards.errors import tag_errors
+from lineage.api.guards.limits import Limits, extensions
+from lineage.api.types import lookup
+from lineage.api.types.analysis import (
     DataDiff,
     Diff,
     ImageDiff,
@@ -26,13 +30,9 @@ from lineage.api.analysis import (
     impact_of,
     require_one_source,
 )
-from lineage.api.artifacts import Artifact, ArtifactConnection, Snapshot, list_artifacts
-from lineage.api.context import RequestContext
-from lineage.api.errors import tag_errors
-from lineage.api.fastpath import FastExecutor
-from lineage.api.graph import LineageGraph
-from lineage.api.limits import Limits, extensions
-from lineage.api.nodes import (
+from lineage.api.types.artifacts import Artifact, ArtifactConnection, Snapshot, list_artifacts
+from lineage.api.types.lineage import LineageGraph
+from lineage.api.types.nodes import (
     Direction,
     LineageNode,
     NodeKind,
@@ -42,7 +42,7 @@ from lineage.api.nodes import (
     datetime_to_ms,
     gql_field,
 )
-from lineage.api.runs import (
+from lineage.api.types.runs import (
     SCAN_NOTE,
     Pipeline,
     PipelineVersion,
@@ -50,7 +50,7 @@ from lineage.api.runs import (
     RunConnection,
     list_runs,
 )
-from lineage.api.tasks import Task
+from lineage.api.types.tasks import Task
 from lineage.errors import BadInputError
 from lineage.query import types as q
 from lineage.query.service import check_depth
@@ -243,7 +243,7 @@ EXTRA_TYPES = (
 
 
 class LineageSchema(strawberry.Schema):
-    """Gives every error its code (``lineage.api.errors``) before it leaves the server."""
+    """Gives every error its code (``lineage.api.guards.errors``) before it leaves the server."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -6,7 +6,7 @@ but not the time a client takes to send its headers: a client that opens a
 connection and sends a byte now and then holds it for ever. This protocol closes
 a connection whose headers are not complete within ``header_timeout_s`` of it
 opening, or of the previous answer on it. (The body's deadline is the app's:
-``lineage.api.app`` answers 408 when it does not arrive in time.)
+``lineage.api.http.app`` answers 408 when it does not arrive in time.)
 """
 
 from __future__ import annotations

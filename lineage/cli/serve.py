@@ -104,7 +104,7 @@ def _serve(
         # for this launch, passed down through the environment the workers inherit.
         os.environ.setdefault("LINEAGE_CURSOR_KEY", secrets.token_urlsafe(32))
         config = uvicorn.Config(
-            "lineage.api.app:app_from_env",
+            "lineage.api.http.app:app_from_env",
             factory=True,
             workers=workers,
             log_level="warning",
@@ -114,7 +114,7 @@ def _serve(
 
         Multiprocess(config, sockets=[sock]).run()
         return
-    from lineage.api.app import app_from_env
+    from lineage.api.http.app import app_from_env
 
     config = uvicorn.Config(app_from_env(), log_level="warning", **limits)
     uvicorn.Server(config).run(sockets=[sock])

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
+from lineage.api.http.app import create_app
 from lineage.settings import Settings
 
 NO_NAMESPACE = "tok-grants-nothing"

@@ -22,9 +22,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
+from lineage.api.http.app import create_app
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
 from tests.api.conftest import book, codes, gql

@@ -22,11 +22,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lineage.api.app import create_app
-from lineage.api.auth import Principal
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
-from lineage.api.cursors import Cursors
+from lineage.api.guards.auth import Principal
+from lineage.api.guards.cursors import Cursors
+from lineage.api.http.app import create_app
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
 from tests.api.conftest import codes, gql

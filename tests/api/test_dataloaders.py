@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from lineage.api.auth import LOCAL
 from lineage.api.context import Shared
-from lineage.api.execute import execute
+from lineage.api.guards.auth import LOCAL
+from lineage.api.http.execute import execute
 from lineage.api.schema import build_schema
 from lineage.store.mlmd import MlmdStore
 

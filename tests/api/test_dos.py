@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from graphql import parse
 
-from lineage.api import shape
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
+from lineage.api.guards import shape
+from lineage.api.http.app import create_app
 from lineage.settings import Settings
 from tests.api.conftest import codes, gql
 from tests.api.hostile import fragment_bomb

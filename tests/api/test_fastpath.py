@@ -7,10 +7,10 @@ from typing import Any
 
 import strawberry
 
-from lineage.api.auth import LOCAL
 from lineage.api.context import RequestContext, Shared
 from lineage.api.fastpath import FastExecutor
-from lineage.api.graph import LineageGraph
+from lineage.api.guards.auth import LOCAL
+from lineage.api.types.lineage import LineageGraph
 from lineage.model import EdgeKind, NodeKind
 from lineage.query import types as q
 

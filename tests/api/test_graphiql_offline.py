@@ -1,7 +1,7 @@
 """GraphiQL works with no network: a real browser (Debian's chromium, headless, driven by
 Playwright) loads it from a live ``lineage serve``, sends the bearer token from the
 header editor, runs a query and shows the answer. Any request to another host fails
-the test; the build checked in under lineage/api/static/graphiql matches its lock file.
+the test; the build checked in under lineage/api/http/static/graphiql matches its lock file.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web" / "graphiql"
-BUILT = REPO / "lineage" / "api" / "static" / "graphiql"
+BUILT = REPO / "lineage" / "api" / "http" / "static" / "graphiql"
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "tok-graphiql"
 

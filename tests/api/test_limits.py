@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from lineage.api.errors import CLIENT_CODES
+from lineage.api.guards.errors import CLIENT_CODES
 from tests.api.conftest import gql
 from tests.api.hostile import Hostile, kinds, stream
 

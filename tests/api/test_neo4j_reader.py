@@ -11,8 +11,8 @@ import neo4j
 import pytest
 from fastapi.testclient import TestClient
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
+from lineage.api.http.app import create_app
 from lineage.api.runtime import open_shared
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync

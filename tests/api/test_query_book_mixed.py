@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from graphql import NonNullTypeNode, OperationDefinitionNode, parse
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
 from lineage.api.context import Blocking, Shared
+from lineage.api.http.app import create_app
 from lineage.api.runtime import limits_of
 from lineage.graph.connect import Graph
 from lineage.graph.readers import Backend, open_reader
@@ -137,7 +137,7 @@ def _page_info(value: Any) -> Iterator[dict[str, Any]]:
 
 def _normalised(value: Any) -> Any:
     """An answer with its cursors replaced: a cursor is sealed with AES-GCM under a fresh
-    nonce (lineage.api.cursors), so two cursors to the same place never read the same.
+    nonce (lineage.api.guards.cursors), so two cursors to the same place never read the same.
     Where they lead is compared instead, by following each backend's own."""
     if isinstance(value, list):
         return [_normalised(v) for v in value]

@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lineage import model
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
 from lineage.api.context import Blocking, Shared
+from lineage.api.http.app import create_app
 from lineage.api.runtime import open_shared
 from lineage.model import Context, Execution, ExecutionState, KfpType, RunRecord
 from lineage.settings import Settings

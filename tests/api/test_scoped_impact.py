@@ -12,8 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from lineage import model
-from lineage.api.auth import Principal
-from lineage.api.scope import ScopedReader, Visibility
+from lineage.api.guards.auth import Principal
 from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
@@ -31,6 +30,7 @@ from lineage.query.impact import impact
 from lineage.query.mlmd_rows import MlmdRows
 from lineage.query.service import IMPACT_BUDGET
 from lineage.query.types import ImpactAnswer, ImpactQuery, LineageNode
+from lineage.services.scope import ScopedReader, Visibility
 from lineage.store.connect import open_sqlite
 from tests.services import Neo4jService, wipe_neo4j
 

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
+from lineage.api.http.app import create_app
 from lineage.settings import Neo4jConfig, Settings
 from lineage.store.mlmd import MlmdStore
 from tests.api.live import WAIT_S, serving

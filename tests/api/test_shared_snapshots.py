@@ -20,10 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lineage import model
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
+from lineage.api.http.app import create_app
 from lineage.api.runtime import open_shared
-from lineage.api.scope import REDACTED
 from lineage.model import (
     Artifact,
     Context,
@@ -35,6 +34,7 @@ from lineage.model import (
     LineageType,
     RunRecord,
 )
+from lineage.services.scope import REDACTED
 from lineage.settings import Settings
 from lineage.store.connect import open_sqlite
 from tests.api.conftest import gql

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 import httpx
 from fastapi import FastAPI
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
+from lineage.api.http.app import create_app
 from lineage.api.transport import HeaderDeadlineProtocol
 from lineage.cli.serve import connection_limits
 from lineage.settings import Settings

@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage import model
-from lineage.api.auth import LOCAL
 from lineage.api.config import ApiSettings
-from lineage.api.execute import execute
+from lineage.api.guards.auth import LOCAL
+from lineage.api.http.execute import execute
 from lineage.api.runtime import open_shared
 from lineage.api.schema import build_schema
 from lineage.cli.main import app

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
+from lineage.api.http.app import create_app
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
 from tests.api.conftest import codes, gql

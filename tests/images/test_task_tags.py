@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
+from lineage.api.http.app import create_app
 from lineage.api.runtime import open_shared
 from lineage.ingest.pods import ingest_pods
 from lineage.ingest.report import IngestReport

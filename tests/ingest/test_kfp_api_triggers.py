@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lineage.api.app import create_app
 from lineage.api.config import ApiSettings
+from lineage.api.http.app import create_app
 from lineage.api.runtime import open_shared
 from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader

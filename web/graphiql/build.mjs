@@ -3,7 +3,7 @@
 // each output's sha256. The same inputs give the same bytes, so a rebuild can be compared with
 // what is checked in.
 //
-// Usage: node build.mjs [OUTDIR]   (default: ../../lineage/api/static/graphiql)
+// Usage: node build.mjs [OUTDIR]   (default: ../../lineage/api/http/static/graphiql)
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";

@@ -2,7 +2,7 @@
 
 ``create_app(settings)`` connects nothing: the store and reader open in the app's
 lifespan (or are handed in by a test). Routes are thin: authentication, a body
-size check, then ``lineage.api.execute``; every request leaves one audit line.
+size check, then ``lineage.api.http.execute``; every request leaves one audit line.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from lineage.api.audit import AuditLog, audit_path
-from lineage.api.auth import Authenticator, Principal
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
-from lineage.api.errors import HTTP_STATUS, Code, ForbiddenError, error_body
-from lineage.api.execute import Outcome, execute, operation_name
-from lineage.api.graphiql import GRAPHIQL_STATIC, graphiql_page, graphiql_static
+from lineage.api.guards.audit import AuditLog, audit_path
+from lineage.api.guards.auth import Authenticator, Principal
+from lineage.api.guards.errors import HTTP_STATUS, Code, ForbiddenError, error_body
+from lineage.api.http.execute import Outcome, execute, operation_name
+from lineage.api.http.graphiql import GRAPHIQL_STATIC, graphiql_page, graphiql_static
 from lineage.api.runtime import limits_of, open_shared
 from lineage.api.schema import LineageSchema, build_schema
 from lineage.errors import LineageError

@@ -16,9 +16,9 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from lineage.api.auth import Principal
 from lineage.api.context import RequestContext, Shared
-from lineage.api.errors import Code, error_body
+from lineage.api.guards.auth import Principal
+from lineage.api.guards.errors import Code, error_body
 from lineage.api.schema import LineageSchema
 
 _OPERATION = re.compile(r"^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")

@@ -1,7 +1,7 @@
 """GraphiQL, served from the package: no CDN, so it works offline and air-gapped.
 
 The page and its assets are built from web/graphiql (pinned npm packages, bundled by
-``scripts/build-graphiql``) into ``lineage/api/static/graphiql``. The page posts to
+``scripts/build-graphiql``) into ``lineage/api/http/static/graphiql``. The page posts to
 the endpoint that served it, with the headers of GraphiQL's header editor, which is
 where a bearer token goes. Its Content-Security-Policy allows this origin alone, so
 the browser itself refuses any request to another host.
@@ -26,7 +26,7 @@ CSP = (
 
 
 def static_dir() -> Path:
-    return Path(str(files("lineage.api") / "static" / "graphiql"))
+    return Path(str(files("lineage.api.http") / "static" / "graphiql"))
 
 
 @cache

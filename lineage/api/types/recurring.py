@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from lineage import model
-from lineage.api.nodes import Json, LineageNode, text
+from lineage.api.types.nodes import Json, LineageNode, text
 
 
 @strawberry.type(description="When a recurring run starts runs: KFP's Trigger.")

@@ -15,7 +15,15 @@ from typing import Any
 import strawberry
 
 from lineage.api.context import RequestContext
-from lineage.api.nodes import EdgeKind, Json, LineageNode, NodeKind, ctx, gql_field, ms_to_datetime
+from lineage.api.types.nodes import (
+    EdgeKind,
+    Json,
+    LineageNode,
+    NodeKind,
+    ctx,
+    gql_field,
+    ms_to_datetime,
+)
 from lineage.query import types as q
 
 Info = strawberry.Info[RequestContext, None]
@@ -52,7 +60,7 @@ class NodeRef:
 
     @gql_field(description="The full node: a Run, Task, Artifact, Snapshot...")
     async def node(self, info: Info) -> LineageNode | None:
-        from lineage.api.lookup import node_by_id
+        from lineage.api.types.lookup import node_by_id
 
         return await node_by_id(ctx(info), self.id, required=False)
 

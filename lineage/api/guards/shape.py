@@ -28,7 +28,7 @@ from graphql import (
     SelectionSetNode,
 )
 
-from lineage.api.errors import Code
+from lineage.api.guards.errors import Code
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.types import LineageNode
 
 if TYPE_CHECKING:
-    from lineage.api.scope import Visibility
+    from lineage.services.scope import Visibility
 
 MAX_ROUNDS = 6
 # Each round asks for twice as many ids as the last (a sparse namespace needs few

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from lineage.api.auth import Principal
 from lineage.api.config import ApiSettings
+from lineage.api.guards.auth import Principal
 from lineage.errors import ConfigError
 from lineage.settings import Settings
 

@@ -2,7 +2,7 @@
 
 Size is checked before parsing, tokens while parsing (graphql-core stops at the
 limit), depth and aliases in one linear pass over the document
-(``lineage.api.shape``; strawberry's limiters expand every fragment spread
+(``lineage.api.guards.shape``; strawberry's limiters expand every fragment spread
 anew, exponential in the document). Cost is ours: strawberry has none. It is
 estimated from the document before anything runs, so a document that would fan
 out into millions of store reads is refused with LIMIT_EXCEEDED instead of
@@ -23,9 +23,9 @@ from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from lineage.api import shape
-from lineage.api.cost import estimate
-from lineage.api.errors import Code
+from lineage.api.guards import shape
+from lineage.api.guards.cost import estimate
+from lineage.api.guards.errors import Code
 from lineage.errors import BadInputError, LimitExceededError
 
 
@@ -156,7 +156,7 @@ def _copy(error: GraphQLError) -> GraphQLError:
 class Guard(SchemaExtension):
     """Refuses a document over the size limit before parsing; parses and validates each
     distinct query text once, off the event loop, with the token, depth and alias limits;
-    and refuses an operation whose estimated cost (``lineage.api.cost``) is over the limit.
+    and refuses an operation whose estimated cost (``lineage.api.guards.cost``) is over the limit.
 
     One extension instead of four (rules, parser cache, validation cache, cost): each
     extension costs hook calls on every request.

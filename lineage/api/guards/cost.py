@@ -38,7 +38,7 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 
 if TYPE_CHECKING:
-    from lineage.api.limits import Limits
+    from lineage.api.guards.limits import Limits
 
 # An unpaged list (a task's inputs, a run's tasks) is assumed to hold this many items.
 DEFAULT_LIST_SIZE = 10

@@ -29,12 +29,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from lineage import model
-from lineage.api.auth import Principal
-from lineage.api.scoped_impact import scoped_page
+from lineage.api.guards.auth import Principal
 from lineage.model import EdgeKind, NodeKind
 from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import Expansion, LineageReader, Reach
 from lineage.query.types import Direction, LineageNode, LineageQuery
+from lineage.services.scoped_impact import scoped_page
 
 _TASK_LINKS = frozenset({EdgeKind.INPUT, EdgeKind.OUTPUT, EdgeKind.USES_IMAGE})
 _PART_OF = frozenset({EdgeKind.PART_OF})
@@ -276,7 +276,7 @@ class ScopedReader:
         *,
         count_runs: bool = True,
     ) -> ReachPage | None:
-        """An uncounted page from the inner reader's pages (``lineage.api.scoped_impact``);
+        """An uncounted page from the inner reader's pages (``lineage.services.scoped_impact``);
         None (the generic walk through ``reach``) for totals, which must count only what
         the token sees, and for an inner reader that cannot page."""
         if count or not isinstance(self.inner, PagedReach):

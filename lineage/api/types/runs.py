@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from lineage import model
-from lineage.api.connections import PageInfo, scan
 from lineage.api.context import RequestContext
-from lineage.api.errors import ForbiddenError
-from lineage.api.nodes import (
+from lineage.api.guards.errors import ForbiddenError
+from lineage.api.types.nodes import (
     Json,
     LineageNode,
     Metric,
@@ -23,17 +22,18 @@ from lineage.api.nodes import (
     ms_to_datetime,
     text,
 )
-from lineage.api.recurring import RecurringRun
-from lineage.api.scope import pipeline_namespace
+from lineage.api.types.paging import PageInfo, scan
+from lineage.api.types.recurring import RecurringRun
 from lineage.model import KfpType, LineageType
+from lineage.services.scope import pipeline_namespace
 from lineage.store.port import Page
 
 if TYPE_CHECKING:
-    from lineage.api.artifacts import Artifact
-    from lineage.api.tasks import Task
+    from lineage.api.types.artifacts import Artifact
+    from lineage.api.types.tasks import Task
 
-ArtifactRef = Annotated["Artifact", strawberry.lazy("lineage.api.artifacts")]
-TaskRef = Annotated["Task", strawberry.lazy("lineage.api.tasks")]
+ArtifactRef = Annotated["Artifact", strawberry.lazy("lineage.api.types.artifacts")]
+TaskRef = Annotated["Task", strawberry.lazy("lineage.api.types.tasks")]
 Info = strawberry.Info[RequestContext, None]
 
 # The paging contract of every filtered run list, in its field's description.
@@ -133,7 +133,7 @@ class Run(LineageNode):
 
     @gql_field(description="The run's tasks, sorted by id.")
     async def tasks(self, info: Info, name: str | None = None) -> list[TaskRef]:
-        from lineage.api.tasks import Task as TaskType
+        from lineage.api.types.tasks import Task as TaskType
 
         record = await ctx(info).loaders.runs.load(self.id)
         if record is None:
@@ -172,7 +172,7 @@ async def _run_artifacts(
 ) -> list[Artifact]:
     """The artifacts attributed to the run; ``made``: only those its tasks output (TFX
     also attributes to a run the inputs it read from earlier runs)."""
-    from lineage.api.artifacts import artifact_type
+    from lineage.api.types.artifacts import artifact_type
 
     record = await ctx(info).loaders.runs.load(run)
     if record is None:

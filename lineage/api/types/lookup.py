@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lineage import model
-from lineage.api.analysis import ModelRanking, RankedModel
-from lineage.api.artifacts import Artifact, Snapshot
-from lineage.api.connections import scan
-from lineage.api.nodes import LineageNode, Order, metrics_of
-from lineage.api.recurring import RecurringRun
-from lineage.api.runs import Pipeline, PipelineVersion, Run, pipeline_matches
-from lineage.api.tasks import Task
+from lineage.api.types.analysis import ModelRanking, RankedModel
+from lineage.api.types.artifacts import Artifact, Snapshot
+from lineage.api.types.nodes import LineageNode, Order, metrics_of
+from lineage.api.types.paging import scan
+from lineage.api.types.recurring import RecurringRun
+from lineage.api.types.runs import Pipeline, PipelineVersion, Run, pipeline_matches
+from lineage.api.types.tasks import Task
 from lineage.errors import BadInputError, NotFoundError
 from lineage.model import EdgeKind, EventType, KfpType, LineageType, NodeKind
 from lineage.query import types as q

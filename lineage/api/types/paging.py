@@ -4,7 +4,7 @@ A cursor holds the store key right after the last item shown (the store's page
 token after that item), so paging resumes exactly there and stays stable while
 writers append or records go. It never holds a position in the unscoped scan. A
 scan cut short after ``max_scan`` records resumes after the last record read,
-which may be hidden; that is why cursors are sealed (``lineage.api.cursors``): a
+which may be hidden; that is why cursors are sealed (``lineage.api.guards.cursors``): a
 principal learns nothing from its cursors and cannot use another's.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from lineage.api.cursors import Cursors
+from lineage.api.guards.cursors import Cursors
 from lineage.errors import BadInputError
 from lineage.store.port import Page
 

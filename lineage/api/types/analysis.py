@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from lineage.api.artifacts import Artifact
-from lineage.api.connections import PageInfo
-from lineage.api.graph import Edge, NodeRef
-from lineage.api.nodes import Change, DiffCategory, Metric
-from lineage.api.runs import Run
+from lineage.api.types.artifacts import Artifact
+from lineage.api.types.lineage import Edge, NodeRef
+from lineage.api.types.nodes import Change, DiffCategory, Metric
+from lineage.api.types.paging import PageInfo
+from lineage.api.types.runs import Run
 from lineage.errors import BadInputError
 from lineage.query import traverse
 from lineage.query import types as q
@@ -64,7 +64,7 @@ def require_one_source(
 
 
 async def impact_of(c: RequestContext, answer: q.ImpactAnswer, after: str | None) -> Impact:
-    from lineage.api.runs import runs_by_ids
+    from lineage.api.types.runs import runs_by_ids
 
     model_ids = [m.id for m in answer.models]
     records = {a.id: a for a in await c.loaders.artifacts.load_many(model_ids) if a is not None}

@@ -10,7 +10,7 @@ import strawberry
 
 from lineage import model
 from lineage.api.context import RequestContext
-from lineage.api.nodes import (
+from lineage.api.types.nodes import (
     ExecutionState,
     Json,
     LineageNode,
@@ -27,11 +27,11 @@ from lineage.images.reference import parse_reference
 from lineage.model import Event, EventType, LineageType
 
 if TYPE_CHECKING:
-    from lineage.api.artifacts import Artifact
-    from lineage.api.runs import Run
+    from lineage.api.types.artifacts import Artifact
+    from lineage.api.types.runs import Run
 
-ArtifactRef = Annotated["Artifact", strawberry.lazy("lineage.api.artifacts")]
-RunRef = Annotated["Run", strawberry.lazy("lineage.api.runs")]
+ArtifactRef = Annotated["Artifact", strawberry.lazy("lineage.api.types.artifacts")]
+RunRef = Annotated["Run", strawberry.lazy("lineage.api.types.runs")]
 Info = strawberry.Info[RequestContext, None]
 
 
@@ -132,7 +132,7 @@ class Task(LineageNode):
 
     @gql_field(description="The run this task is part of.")
     async def run(self, info: Info) -> RunRef | None:
-        from lineage.api.runs import runs_by_ids
+        from lineage.api.types.runs import runs_by_ids
 
         c = ctx(info)
         run_ids = await c.task_runs(self.id)
@@ -173,7 +173,7 @@ async def _linked(
 async def _artifacts_of(
     info: Info, execution_id: str, event_type: EventType, key: str | None
 ) -> list[Artifact]:
-    from lineage.api.artifacts import artifact_type
+    from lineage.api.types.artifacts import artifact_type
 
     c = ctx(info)
     linked = [

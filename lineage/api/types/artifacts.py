@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from lineage import model
-from lineage.api.connections import PageInfo, scan
 from lineage.api.context import RequestContext
-from lineage.api.nodes import (
+from lineage.api.types.nodes import (
     ArtifactState,
     Json,
     LineageNode,
@@ -22,15 +21,16 @@ from lineage.api.nodes import (
     ms_to_datetime,
     text,
 )
+from lineage.api.types.paging import PageInfo, scan
 from lineage.model import EventType, LineageType
 from lineage.store.port import Page
 
 if TYPE_CHECKING:
-    from lineage.api.runs import Run
-    from lineage.api.tasks import Task
+    from lineage.api.types.runs import Run
+    from lineage.api.types.tasks import Task
 
-TaskRef = Annotated["Task", strawberry.lazy("lineage.api.tasks")]
-RunRef = Annotated["Run", strawberry.lazy("lineage.api.runs")]
+TaskRef = Annotated["Task", strawberry.lazy("lineage.api.types.tasks")]
+RunRef = Annotated["Run", strawberry.lazy("lineage.api.types.runs")]
 Info = strawberry.Info[RequestContext, None]
 
 # Where sources put an artifact's content digest: the query engine's ``digest``,
@@ -78,7 +78,7 @@ class Artifact(LineageNode):
 
     @gql_field(description="The run of the task that wrote it.")
     async def run(self, info: Info) -> RunRef | None:
-        from lineage.api.runs import runs_by_ids
+        from lineage.api.types.runs import runs_by_ids
 
         c = ctx(info)
         tasks = await _tasks_linked(c, [self.id], EventType.OUTPUT)
@@ -141,7 +141,7 @@ class Snapshot(LineageNode):
 
     @gql_field(description="The runs that consumed this content.")
     async def runs(self, info: Info) -> list[RunRef]:
-        from lineage.api.runs import runs_by_ids
+        from lineage.api.types.runs import runs_by_ids
 
         c = ctx(info)
         tasks = await _snapshot_consumers(c, self.id)
@@ -174,7 +174,7 @@ async def _artifacts_linked(
 
 
 async def _tasks_linked(c: RequestContext, ids: Sequence[str], event_type: EventType) -> list[Task]:
-    from lineage.api.tasks import tasks_by_ids
+    from lineage.api.types.tasks import tasks_by_ids
 
     groups = await c.loaders.events_by_artifact.load_many(list(ids))
     return await tasks_by_ids(c, [e.execution for g in groups for e in g if e.type is event_type])

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from lineage.api.auth import Principal
+from lineage.api.guards.auth import Principal
 from lineage.errors import BadInputError
 
 _NONCE = 12

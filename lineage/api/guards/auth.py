@@ -19,7 +19,7 @@ import jwt
 import yaml
 
 from lineage.api.config import ApiSettings
-from lineage.api.errors import ForbiddenError, UnauthenticatedError
+from lineage.api.guards.errors import ForbiddenError, UnauthenticatedError
 from lineage.errors import ConfigError, UnavailableError
 
 

@@ -1,0 +1,6 @@
+"""The HTTP face of the API.
+
+- ``app``: the FastAPI app factory: lifespan, /graphql, /healthz, GraphiQL.
+- ``execute``: running one GraphQL request, the same path for HTTP and ``lineage query``.
+- ``graphiql``: GraphiQL's page and assets, served from ``static/graphiql`` in the package.
+"""
