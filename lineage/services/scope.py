@@ -26,10 +26,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from lineage import model
-from lineage.api.guards.auth import Principal
 from lineage.model import EdgeKind, NodeKind
 from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import Expansion, LineageReader, Reach
@@ -49,6 +48,12 @@ REDACTED_NOTE = "uri,store: shared from another namespace, whose snapshot store 
 _LOCATIONS = ("store",)
 
 N = TypeVar("N", LineageNode, model.Artifact)
+
+
+class Viewer(Protocol):
+    """Who asks: the API's principal, or any face's caller with namespaces."""
+
+    def sees_namespace(self, namespace: str) -> bool: ...
 
 
 def redact_snapshot(node: N) -> N:
@@ -75,7 +80,7 @@ class Visibility:
     Calls come from worker threads; a lock keeps the cache consistent.
     """
 
-    def __init__(self, reader: LineageReader, principal: Principal, default_namespace: str) -> None:
+    def __init__(self, reader: LineageReader, principal: Viewer, default_namespace: str) -> None:
         self.reader = reader
         self.principal = principal
         self.default_namespace = default_namespace

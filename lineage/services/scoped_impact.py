@@ -15,15 +15,21 @@ So is a namespace that sees too few of the ids downstream to fill its page in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.types import LineageNode
 
-if TYPE_CHECKING:
-    from lineage.services.scope import Visibility
+
+class Visibility(Protocol):
+    """What the paging needs of ``scope.Visibility``: declared here, so this module and
+    the scope it serves do not import each other."""
+
+    def visible(self, ids: Iterable[str]) -> set[str]: ...
+
+    def visible_nodes(self, nodes: Mapping[str, LineageNode]) -> set[str]: ...
 
 MAX_ROUNDS = 6
 # Each round asks for twice as many ids as the last (a sparse namespace needs few
