@@ -13,7 +13,8 @@ from strawberry.types.nodes import SelectedField
 from lineage.api.context import RequestContext
 from lineage.api.fastpath import FastExecutor
 from lineage.api.guards.errors import tag_errors
-from lineage.api.guards.limits import Limits, extensions
+from lineage.api.guards.guard import extensions
+from lineage.api.guards.limits import Limits
 from lineage.api.types import lookup
 from lineage.api.types.analysis import (
     DataDiff,

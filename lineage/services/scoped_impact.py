@@ -31,6 +31,7 @@ class Visibility(Protocol):
 
     def visible_nodes(self, nodes: Mapping[str, LineageNode]) -> set[str]: ...
 
+
 MAX_ROUNDS = 6
 # Each round asks for twice as many ids as the last (a sparse namespace needs few
 # rounds), up to a size one round trip carries comfortably.

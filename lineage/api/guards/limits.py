@@ -1,32 +1,49 @@
-"""Bounds on what one GraphQL document may ask: size, tokens, depth, aliases, cost, pages.
+"""Bounds on what one GraphQL document may ask (size, tokens, depth, aliases, cost,
+pages), and the cost of an operation, estimated from the document before anything runs.
 
-Size is checked before parsing, tokens while parsing (graphql-core stops at the
-limit), depth and aliases in one linear pass over the document
-(``lineage.api.guards.shape``; strawberry's limiters expand every fragment spread
-anew, exponential in the document). Cost is ours: strawberry has none. It is
-estimated from the document before anything runs, so a document that would fan
-out into millions of store reads is refused with LIMIT_EXCEEDED instead of
-timing out. Every limit hit is an error with that code, never a crash.
+Cost counts objects, not values: each object field costs 1, and a list multiplies
+the cost of what is selected under it by its page size (``first`` or ``limit``)
+or, for an unpaged list, by DEFAULT_LIST_SIZE. The lists directly under a paged
+field are that page, so they do not multiply again. Scalars and value objects
+(all of whose fields are scalars: a parameter, a metric) are free: the object
+holding them was paid for. Page arguments over the limits are refused here too.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
-from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SchemaMetaFieldDef,
+    SelectionSetNode,
+    TypeMetaFieldDef,
+    VariableNode,
+    get_named_type,
+    is_leaf_type,
+)
+from graphql.utilities import get_operation_ast
 
-from lineage.api.guards import shape
-from lineage.api.guards.cost import estimate
-from lineage.api.guards.errors import Code
 from lineage.errors import BadInputError, LimitExceededError
+
+# An unpaged list (a task's inputs, a run's tasks) is assumed to hold this many items.
+DEFAULT_LIST_SIZE = 10
+PAGE_ARGS = ("first", "limit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,178 +74,144 @@ class Limits:
             )
 
 
-def extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
-    """Per-request extension factories, in the order they must run."""
-    return [lambda: Guard(limits)]
+def estimate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    sizes: Mapping[str, int],
+    limits: Limits,
+) -> int | None:
+    """The cost of the named operation (None when the document has no such operation).
+
+    ``sizes`` are the integer variables: only they can change a page size.
+    """
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
+    return _Estimator(schema, document.definitions, sizes, limits).operation(operation)
 
 
-class _Lru:
-    """A small LRU map, safe to share between the threads that run event loops."""
+class _Estimator:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        definitions: Any,
+        variables: Mapping[str, Any],
+        limits: Limits,
+    ) -> None:
+        self.schema = schema
+        self.fragments = {
+            d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.variables = variables
+        self.limits = limits
+        # A fragment's cost depends only on where it is spread (its parent type and
+        # whether that is a page): computed once per place, so a fragment spread twice
+        # by a fragment spread twice... costs time linear in the document.
+        self.memo: dict[tuple[str, str, bool], int] = {}
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
+    def operation(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        if root is None:
+            return 0
+        return self.selections(operation.selection_set, root, paged=False, seen=frozenset())
 
-    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()  # outside the lock; an exception is not remembered
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
+    def selections(
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: Any,
+        paged: bool,
+        seen: frozenset[str],
+    ) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field(selection, parent, paged, seen)
+            elif isinstance(selection, InlineFragmentNode):
+                target = parent
+                if selection.type_condition is not None:
+                    target = self.schema.get_type(selection.type_condition.name.value) or parent
+                total += self.selections(selection.selection_set, target, paged, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:  # validation reports cycles
+                    continue
+                key = (name, getattr(parent, "name", ""), paged)
+                if key not in self.memo:
+                    target = self.schema.get_type(fragment.type_condition.name.value) or parent
+                    self.memo[key] = self.selections(
+                        fragment.selection_set, target, paged, seen | {name}
+                    )
+                total += self.memo[key]
+        return total
 
-    def peek(self, key: Hashable) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
+    def field(self, node: FieldNode, parent: Any, paged: bool, seen: frozenset[str]) -> int:
+        name = node.name.value
+        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return 0
+        # Introspection is priced like any other question: __schema { types { fields {
+        # type { fields ... } } } } nests lists without end.
+        definition = _META.get(name) if name.startswith("__") else parent.fields.get(name)
+        if definition is None:
+            return 0
+        field_type: GraphQLOutputType = definition.type
+        named = get_named_type(field_type)
+        if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+            return 0  # scalars and enums are free: the object holding them was paid for
+        if _is_value_object(named):
+            self.page_size(node, definition.args)  # still refuse a page over the limit
+            return 0
+        size = self.page_size(node, definition.args)
+        is_list = _is_list(field_type)
+        inner = self.selections(node.selection_set, named, paged=size is not None, seen=seen)
+        if size is not None:
+            return 1 + size * inner
+        if is_list and not paged:
+            return DEFAULT_LIST_SIZE * (1 + inner)
+        return 1 + inner
+
+    def page_size(self, node: FieldNode, args: Mapping[str, Any]) -> int | None:
+        for arg_name in PAGE_ARGS:
+            if arg_name not in args:
+                continue
+            value = self.argument(node, arg_name)
+            if value is None:
+                default = args[arg_name].default_value
+                value = default if isinstance(default, int) else None
+            if value is None:
+                continue
+            if arg_name == "limit":
+                self.limits.check_lineage_limit(value)
+            else:
+                self.limits.check_page(value, f"{node.name.value}(first:)")
+            return value
         return None
 
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
+    def argument(self, node: FieldNode, name: str) -> int | None:
+        for arg in node.arguments or ():
+            if arg.name.value != name:
+                continue
+            value = arg.value
+            if isinstance(value, IntValueNode):
+                return int(value.value)
+            if isinstance(value, VariableNode):
+                raw = self.variables.get(value.name.value)
+                return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        return None
 
 
-# Keyed by the query text (whose hash Python caches), never by the parsed document:
-# a document hashes by walking its whole tree, on every request.
-_PREPARED = _Lru(512)
-_COSTS = _Lru(1024)
-
-# Parsing and validating a new document runs here, off the event loop. graphql-core's
-# validation is not linear in every document (500 copies of one field within the
-# token limit take it over a second, comparing each pair), and while it runs the
-# event loop must go on serving /healthz and everyone else. Two threads: a client
-# that sends only expensive documents queues behind itself.
-_ANALYSIS = ThreadPoolExecutor(2, thread_name_prefix="lineage-analysis")
+_META = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A query text, parsed and checked: the document (None if it did not parse) and the
-    reasons to refuse it (none if it may run)."""
-
-    document: DocumentNode | None
-    errors: tuple[GraphQLError, ...]
+def _is_value_object(named: Any) -> bool:
+    if not isinstance(named, GraphQLObjectType):
+        return False
+    return all(is_leaf_type(get_named_type(f.type)) for f in named.fields.values())
 
 
-def _limit_error(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": Code.LIMIT_EXCEEDED.value})
-
-
-def prepare(schema: GraphQLSchema, query: str, limits: Limits, rules: tuple[Any, ...]) -> Prepared:
-    """Parse (at most ``max_tokens`` tokens), check the shape (fragments, depth, aliases)
-    in linear time, then run the GraphQL validation rules."""
-    try:
-        document = parse(query, max_tokens=limits.max_tokens)
-    except GraphQLError as exc:
-        return Prepared(None, (exc,))
-    except RecursionError:
-        return Prepared(None, (_limit_error("the document nests too deeply to parse"),))
-    try:
-        refused = shape.check(document, limits.max_depth, limits.max_aliases)
-        if refused is not None:
-            return Prepared(document, (refused,))
-        return Prepared(document, tuple(validate_document(schema, document, rules)))
-    except RecursionError:
-        return Prepared(document, (_limit_error("the document nests too deeply to check"),))
-
-
-def _copy(error: GraphQLError) -> GraphQLError:
-    """A fresh error to raise: raising the cached one would grow its traceback each time."""
-    return GraphQLError(
-        error.message,
-        error.nodes,
-        error.source,
-        error.positions,
-        error.path,
-        error.original_error,
-        error.extensions,
-    )
-
-
-class Guard(SchemaExtension):
-    """Refuses a document over the size limit before parsing; parses and validates each
-    distinct query text once, off the event loop, with the token, depth and alias limits;
-    and refuses an operation whose estimated cost (``lineage.api.guards.cost``) is over the limit.
-
-    One extension instead of four (rules, parser cache, validation cache, cost): each
-    extension costs hook calls on every request.
-    """
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.cost = 0
-        self.prepared: Prepared | None = None
-
-    async def on_parse(self) -> AsyncIterator[None]:
-        ctx = self.execution_context
-        query = ctx.query
-        if query is not None and ctx.graphql_document is None:
-            if len(query) > self.limits.max_document_chars:
-                raise LimitExceededError(
-                    f"the document is {len(query)} characters; the limit is "
-                    f"{self.limits.max_document_chars}"
-                )
-            schema = ctx.schema._schema
-            rules = tuple(ctx.validation_rules)
-            key = (schema, query, rules)
-            prepared = _PREPARED.peek(key)
-            if prepared is None:
-                loop = asyncio.get_running_loop()
-                prepared = await loop.run_in_executor(
-                    _ANALYSIS, prepare, schema, query, self.limits, rules
-                )
-                if not prepared.errors:
-                    # Only documents that may run are kept: a refused one's tree (up to
-                    # the token limit, held by its errors' locations) would sit in the
-                    # heap, and every full collection of the heap pauses the event loop.
-                    _PREPARED.put(key, prepared)
-            assert isinstance(prepared, Prepared)
-            if prepared.document is None:
-                raise _copy(prepared.errors[0])
-            self.prepared = prepared
-            ctx.graphql_document = prepared.document
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        if self.prepared is not None:
-            # Set, even when empty: strawberry then skips its own validation.
-            self.execution_context.pre_execution_errors = list(self.prepared.errors)
-        yield
-
-    def on_execute(self) -> Iterator[None]:
-        ctx = self.execution_context
-        document, query = ctx.graphql_document, ctx.query
-        if document is not None and query is not None:
-            # Only integer variables can change the estimate (page sizes).
-            sizes = tuple(
-                sorted(
-                    (k, v)
-                    for k, v in (ctx.variables or {}).items()
-                    if isinstance(v, int) and not isinstance(v, bool)
-                )
-            )
-            schema = ctx.schema._schema
-            key = (schema, query, ctx.operation_name, sizes, self.limits)
-            cost = _COSTS.get(
-                key,
-                lambda: estimate(schema, document, ctx.operation_name, dict(sizes), self.limits),
-            )
-            if cost is not None:
-                self.cost = cost
-                if cost > self.limits.max_cost:
-                    raise LimitExceededError(
-                        f"the query's estimated cost is {cost}; the limit is "
-                        f"{self.limits.max_cost} (ask for smaller pages or fewer nested lists)"
-                    )
-        yield
-
-    def get_results(self) -> dict[str, Any]:
-        return {"cost": self.cost}
+def _is_list(field_type: GraphQLOutputType) -> bool:
+    inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    return isinstance(inner, GraphQLList)
