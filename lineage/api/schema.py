@@ -29,6 +29,7 @@ from lineage.api.types.analysis import (
     SourceDiff,
     SpecDiff,
     impact_of,
+    rank_models,
     require_one_source,
 )
 from lineage.api.types.artifacts import Artifact, ArtifactConnection, Snapshot, list_artifacts
@@ -38,7 +39,6 @@ from lineage.api.types.nodes import (
     LineageNode,
     NodeKind,
     Order,
-    RunState,
     ctx,
     datetime_to_ms,
     gql_field,
@@ -55,6 +55,7 @@ from lineage.api.types.tasks import Task
 from lineage.errors import BadInputError
 from lineage.query import types as q
 from lineage.query.service import check_depth
+from lineage.services.run_state import RunState
 
 Info = strawberry.Info[RequestContext, None]
 FromId = Annotated[strawberry.ID, strawberry.argument(name="from")]
@@ -226,7 +227,7 @@ class Query:
         order: Order = Order.DESC,
         first: int = 1,
     ) -> ModelRanking:
-        return await lookup.rank_models(ctx(info), pipeline, metric, order, first)
+        return await rank_models(ctx(info), pipeline, metric, order, first)
 
 
 # Types reached only through an interface must be named, or the schema would omit them.

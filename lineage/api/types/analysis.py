@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from lineage import model
 from lineage.api.types.artifacts import Artifact
 from lineage.api.types.lineage import Edge, NodeRef
-from lineage.api.types.nodes import Change, DiffCategory, Metric
-from lineage.api.types.paging import PageInfo
-from lineage.api.types.runs import Run
+from lineage.api.types.lookup import missing
+from lineage.api.types.nodes import Change, DiffCategory, Metric, Order
+from lineage.api.types.paging import PageInfo, scan
+from lineage.api.types.runs import Run, pipeline_matches
 from lineage.errors import BadInputError
+from lineage.model import KfpType
 from lineage.query import traverse
 from lineage.query import types as q
+from lineage.services import ranking
+from lineage.store.port import Page
 
 if TYPE_CHECKING:
     from lineage.api.context import RequestContext
@@ -233,4 +239,69 @@ class ModelRanking:
     models_ranked: int
     truncated: bool = strawberry.field(
         description="More runs exist than one request scans: the ranking covers runs_scanned."
+    )
+
+
+# --- the best model of a sweep ----------------------------------------------
+
+
+async def _require_pipeline(c: RequestContext, pipeline: str) -> None:
+    """NOT_FOUND unless a visible pipeline has this id or name (as runs(pipeline:) names it).
+
+    Pipelines are few next to runs, so they are scanned by the same bounded scan; a scan
+    that ends at its budget without a match cannot tell, and lets the empty answer stand.
+    """
+
+    async def fetch(token: str | None, size: int) -> Page[model.Context]:
+        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE, size, token)
+
+    async def keep(rows: Sequence[model.Context]) -> list[bool]:
+        named = [r.id for r in rows if pipeline_matches([r.id], pipeline)]
+        visible = await c.visible(named)
+        return [r.id in visible for r in rows]
+
+    found = await scan("pipelines", fetch, keep, 1, None, c.limits.max_scan, c.cursors)
+    if not found.items and not found.has_next:
+        raise missing("pipeline", pipeline)
+
+
+async def rank_models(
+    c: RequestContext, pipeline: str, metric: str, order: Order, first: int
+) -> ModelRanking:
+    c.limits.check_page(first)
+    if not metric:
+        raise BadInputError("metric must name a metric, e.g. accuracy")
+
+    async def fetch(token: str | None, size: int) -> Page[model.Context]:
+        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE_RUN, size, token)
+
+    async def keep(rows: Sequence[model.Context]) -> list[bool]:
+        ok = [pipeline_matches(r.parents, pipeline) for r in rows]
+        visible = await c.visible([r.id for r, good in zip(rows, ok, strict=True) if good])
+        return [good and r.id in visible for r, good in zip(rows, ok, strict=True)]
+
+    # A sweep is many runs of one pipeline: read them all, up to the scan budget.
+    budget = c.limits.max_scan // 10
+    runs = await scan("rank", fetch, keep, budget, None, c.limits.max_scan, c.cursors)
+    if not runs.items:
+        # No run of it: an empty ranking only if the pipeline exists (and is visible).
+        await _require_pipeline(c, pipeline)
+    rows = [row for row, _ in runs.items]
+    records = await c.loaders.runs.load_many([row.id for row in rows])
+    ranked = ranking.rank_models(zip(rows, records, strict=True), metric, order is Order.DESC)
+    models = [
+        RankedModel(
+            rank=position,
+            value=r.value,
+            metric=Metric(name=metric, value=r.value, artifact_id=strawberry.ID(r.metrics.id)),
+            model=Artifact.of(r.model),
+            run=Run.of(r.run),
+        )
+        for position, r in enumerate(ranked[:first], start=1)
+    ]
+    return ModelRanking(
+        models=models,
+        runs_scanned=len(runs.items),
+        models_ranked=len(ranked),
+        truncated=runs.has_next,
     )

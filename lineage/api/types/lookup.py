@@ -8,19 +8,16 @@ that name a foreign namespace themselves (``runs(namespace:)``), which leak noth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lineage import model
-from lineage.api.types.analysis import ModelRanking, RankedModel
 from lineage.api.types.artifacts import Artifact, Snapshot
-from lineage.api.types.nodes import LineageNode, Order, metrics_of
-from lineage.api.types.paging import scan
+from lineage.api.types.nodes import LineageNode
 from lineage.api.types.recurring import RecurringRun
-from lineage.api.types.runs import Pipeline, PipelineVersion, Run, pipeline_matches
+from lineage.api.types.runs import Pipeline, PipelineVersion, Run
 from lineage.api.types.tasks import Task
 from lineage.errors import BadInputError, NotFoundError
-from lineage.model import EdgeKind, EventType, KfpType, LineageType, NodeKind
+from lineage.model import EdgeKind, KfpType, LineageType, NodeKind
 from lineage.query import types as q
 from lineage.query.types import Direction
 from lineage.store.port import Page
@@ -29,7 +26,7 @@ if TYPE_CHECKING:
     from lineage.api.context import RequestContext
 
 
-def _missing(what: str, node_id: str) -> NotFoundError:
+def missing(what: str, node_id: str) -> NotFoundError:
     """The one answer for an id that is unknown, of another type, or hidden from the token."""
     return NotFoundError(f"no {what} {node_id!r}")
 
@@ -53,7 +50,7 @@ async def _check_visible(
     """
     if c.visibility is None:
         if not exists:
-            raise _missing(what, node_id)
+            raise missing(what, node_id)
         return
     probe = node_id
     if not exists:
@@ -63,7 +60,7 @@ async def _check_visible(
             await c.loaders.artifacts.load(probe)  # as a hidden artifact was read (and redacted)
     seen = await c.visible([probe])
     if not exists or node_id not in seen:
-        raise _missing(what, node_id)
+        raise missing(what, node_id)
 
 
 # Which stored type stands in for an unknown id, by the id's prefix (model.*_id).
@@ -193,96 +190,3 @@ async def node_by_id(c: RequestContext, node_id: str, required: bool = True) -> 
     if artifact is None:
         return None
     return Snapshot.of(artifact) if kind is NodeKind.SNAPSHOT else Artifact.of(artifact)
-
-
-# --- the best model of a sweep ----------------------------------------------
-
-
-def _model_for(record: model.RunRecord, metrics: model.Artifact) -> model.Artifact | None:
-    """The model a metrics artifact speaks of: written by the same task, else read by the
-    task that wrote the metrics (an evaluation step), else the run's only model."""
-    models = {a.id: a for a in record.artifacts if a.type == KfpType.MODEL}
-    writers = {
-        e.execution
-        for e in record.events
-        if e.artifact == metrics.id and e.type is EventType.OUTPUT
-    }
-    for wanted in (EventType.OUTPUT, EventType.INPUT):
-        linked = sorted(
-            e.artifact
-            for e in record.events
-            if e.execution in writers and e.type is wanted and e.artifact in models
-        )
-        if linked:
-            return models[linked[0]]
-    return next(iter(models.values())) if len(models) == 1 else None
-
-
-async def _require_pipeline(c: RequestContext, pipeline: str) -> None:
-    """NOT_FOUND unless a visible pipeline has this id or name (as runs(pipeline:) names it).
-
-    Pipelines are few next to runs, so they are scanned by the same bounded scan; a scan
-    that ends at its budget without a match cannot tell, and lets the empty answer stand.
-    """
-
-    async def fetch(token: str | None, size: int) -> Page[model.Context]:
-        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE, size, token)
-
-    async def keep(rows: Sequence[model.Context]) -> list[bool]:
-        named = [r.id for r in rows if pipeline_matches([r.id], pipeline)]
-        visible = await c.visible(named)
-        return [r.id in visible for r in rows]
-
-    found = await scan("pipelines", fetch, keep, 1, None, c.limits.max_scan, c.cursors)
-    if not found.items and not found.has_next:
-        raise _missing("pipeline", pipeline)
-
-
-async def rank_models(
-    c: RequestContext, pipeline: str, metric: str, order: Order, first: int
-) -> ModelRanking:
-    c.limits.check_page(first)
-    if not metric:
-        raise BadInputError("metric must name a metric, e.g. accuracy")
-
-    async def fetch(token: str | None, size: int) -> Page[model.Context]:
-        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE_RUN, size, token)
-
-    async def keep(rows: Sequence[model.Context]) -> list[bool]:
-        ok = [pipeline_matches(r.parents, pipeline) for r in rows]
-        visible = await c.visible([r.id for r, good in zip(rows, ok, strict=True) if good])
-        return [good and r.id in visible for r, good in zip(rows, ok, strict=True)]
-
-    # A sweep is many runs of one pipeline: read them all, up to the scan budget.
-    budget = c.limits.max_scan // 10
-    runs = await scan("rank", fetch, keep, budget, None, c.limits.max_scan, c.cursors)
-    if not runs.items:
-        # No run of it: an empty ranking only if the pipeline exists (and is visible).
-        await _require_pipeline(c, pipeline)
-    records = await c.loaders.runs.load_many([row.id for row, _ in runs.items])
-    ranked: list[RankedModel] = []
-    for (row, _), record in zip(runs.items, records, strict=True):
-        if record is None:
-            continue
-        for artifact in sorted(record.artifacts, key=lambda a: a.id):
-            for m in metrics_of(artifact):
-                chosen = _model_for(record, artifact) if m.name == metric else None
-                if chosen is not None:
-                    ranked.append(
-                        RankedModel(
-                            rank=0,
-                            value=m.value,
-                            metric=m,
-                            model=Artifact.of(chosen),
-                            run=Run.of(row),
-                        )
-                    )
-    ranked.sort(key=lambda r: (-r.value if order is Order.DESC else r.value, r.model.id))
-    for position, entry in enumerate(ranked, start=1):
-        entry.rank = position
-    return ModelRanking(
-        models=ranked[:first],
-        runs_scanned=len(runs.items),
-        models_ranked=len(ranked),
-        truncated=runs.has_next,
-    )

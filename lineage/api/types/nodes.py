@@ -16,6 +16,8 @@ from strawberry.scalars import JSON
 
 from lineage import model
 from lineage.query import types as q
+from lineage.services.ranking import metric_values
+from lineage.services.run_state import RunState
 
 if TYPE_CHECKING:
     from lineage.api.context import RequestContext
@@ -55,17 +57,8 @@ DiffCategory = strawberry.enum(q.DiffCategory, description="What a diff entry is
 Change = strawberry.enum(q.Change, description="How a diff entry changed from `from` to `to`.")
 
 
-@strawberry.enum(description="KFP v2beta1 RuntimeState of a run.")
-class RunState(Enum):
-    RUNTIME_STATE_UNSPECIFIED = "RUNTIME_STATE_UNSPECIFIED"
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    SKIPPED = "SKIPPED"
-    FAILED = "FAILED"
-    CANCELING = "CANCELING"
-    CANCELED = "CANCELED"
-    PAUSED = "PAUSED"
+# The service owns the states; the schema names them as KFP does.
+strawberry.enum(RunState, description="KFP v2beta1 RuntimeState of a run.")
 
 
 @strawberry.enum(description="Sort order.")
@@ -121,20 +114,11 @@ def datetime_to_ms(value: datetime | None) -> int | None:
     return int(value.timestamp() * 1000)
 
 
-# Properties KFP writes on a metrics artifact that are not metrics.
-_NOT_METRICS = frozenset({"display_name", "digest", "store_session_info"})
-
-
 def metrics_of(artifact: model.Artifact | q.LineageNode) -> list[Metric]:
     """The numeric properties of a system.Metrics artifact, sorted by name."""
-    if artifact.type != model.KfpType.METRICS:
-        return []
     return [
-        Metric(name=key, value=float(value), artifact_id=strawberry.ID(artifact.id))
-        for key, value in sorted(artifact.properties.items())
-        if key not in _NOT_METRICS
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
+        Metric(name=key, value=value, artifact_id=strawberry.ID(artifact.id))
+        for key, value in metric_values(artifact)
     ]
 
 

@@ -15,7 +15,6 @@ from lineage.api.types.nodes import (
     Json,
     LineageNode,
     Metric,
-    RunState,
     ctx,
     gql_field,
     metrics_of,
@@ -25,6 +24,7 @@ from lineage.api.types.nodes import (
 from lineage.api.types.paging import PageInfo, scan
 from lineage.api.types.recurring import RecurringRun
 from lineage.model import KfpType, LineageType
+from lineage.services.run_state import RunState, derived_state, recorded_state
 from lineage.services.scope import pipeline_namespace
 from lineage.store.port import Page
 
@@ -200,54 +200,11 @@ async def _parent(info: Info, run: str, type_name: str) -> model.Context | None:
     return visible[0] if visible else None
 
 
-_FROM_EXECUTION = {
-    model.ExecutionState.FAILED: RunState.FAILED,
-    model.ExecutionState.RUNNING: RunState.RUNNING,
-    model.ExecutionState.NEW: RunState.PENDING,
-    model.ExecutionState.CANCELED: RunState.CANCELED,
-    model.ExecutionState.COMPLETE: RunState.SUCCEEDED,
-    model.ExecutionState.CACHED: RunState.SUCCEEDED,
-}
-
-
-def _recorded_state(properties: Mapping[str, object]) -> RunState | None:
-    recorded = properties.get("state")
-    if isinstance(recorded, str) and recorded in RunState.__members__:
-        return RunState[recorded]
-    return None
-
-
-def _derived_state(record: model.RunRecord | None) -> RunState:
-    """A run's state from its tasks' states, for runs recorded without one."""
-    if record is None:
-        return RunState.RUNTIME_STATE_UNSPECIFIED
-    states = [e.state for e in record.executions if e.type != LineageType.SNAPSHOT_EXECUTION]
-    if not states:
-        return RunState.RUNTIME_STATE_UNSPECIFIED
-    for state in (model.ExecutionState.FAILED, model.ExecutionState.RUNNING):
-        if state in states:
-            return _FROM_EXECUTION[state]
-    if model.ExecutionState.NEW in states:
-        return RunState.PENDING
-    # CANCELED on a task is KFP's "not triggered" (a branch not taken): not a failure.
-    if all(
-        s
-        in (
-            model.ExecutionState.COMPLETE,
-            model.ExecutionState.CACHED,
-            model.ExecutionState.CANCELED,
-        )
-        for s in states
-    ):
-        return RunState.SUCCEEDED
-    return RunState.RUNTIME_STATE_UNSPECIFIED
-
-
 async def run_state(c: RequestContext, run: str, properties: Mapping[str, object]) -> RunState:
-    recorded = _recorded_state(properties)
+    recorded = recorded_state(properties)
     if recorded is not None:
         return recorded
-    return _derived_state(await c.loaders.runs.load(run))
+    return derived_state(await c.loaders.runs.load(run))
 
 
 async def run_states(c: RequestContext, runs: Sequence[model.Context]) -> dict[str, RunState]:
@@ -257,14 +214,14 @@ async def run_states(c: RequestContext, runs: Sequence[model.Context]) -> dict[s
     states: dict[str, RunState] = {}
     unrecorded: list[str] = []
     for run in runs:
-        recorded = _recorded_state(run.properties)
+        recorded = recorded_state(run.properties)
         if recorded is None:
             unrecorded.append(run.id)
         else:
             states[run.id] = recorded
     records = await c.loaders.runs.load_many(unrecorded) if unrecorded else []
     for run_id, record in zip(unrecorded, records, strict=True):
-        states[run_id] = _derived_state(record)
+        states[run_id] = derived_state(record)
     return states
 
 
