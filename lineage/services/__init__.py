@@ -4,4 +4,6 @@ store ports and know nothing of GraphQL or HTTP.
 - ``scope``: namespace scoping: what a principal's namespaces may see, and a reader that
   sees no more.
 - ``scoped_impact``: impact pages walked under a scope.
+- ``run_state``: a run's state, recorded by KFP or derived from its tasks.
+- ``ranking``: models ranked by a metric (a sweep's best model).
 """

@@ -13,7 +13,7 @@ from lineage.api.types.lineage import Edge, NodeRef
 from lineage.api.types.lookup import missing
 from lineage.api.types.nodes import Change, DiffCategory, Metric, Order
 from lineage.api.types.paging import PageInfo, scan
-from lineage.api.types.runs import Run, pipeline_matches
+from lineage.api.types.runs import Run, pipeline_matches, runs_by_ids
 from lineage.errors import BadInputError
 from lineage.model import KfpType
 from lineage.query import traverse
@@ -70,8 +70,6 @@ def require_one_source(
 
 
 async def impact_of(c: RequestContext, answer: q.ImpactAnswer, after: str | None) -> Impact:
-    from lineage.api.types.runs import runs_by_ids
-
     model_ids = [m.id for m in answer.models]
     records = {a.id: a for a in await c.loaders.artifacts.load_many(model_ids) if a is not None}
     last_run = answer.runs[-1].id if answer.runs else None

@@ -10,6 +10,7 @@ import strawberry
 
 from lineage import model
 from lineage.api.context import RequestContext
+from lineage.api.types.links import runs_by_ids, tasks_by_ids
 from lineage.api.types.nodes import (
     ArtifactState,
     Json,
@@ -78,8 +79,6 @@ class Artifact(LineageNode):
 
     @gql_field(description="The run of the task that wrote it.")
     async def run(self, info: Info) -> RunRef | None:
-        from lineage.api.types.runs import runs_by_ids
-
         c = ctx(info)
         tasks = await _tasks_linked(c, [self.id], EventType.OUTPUT)
         if not tasks:
@@ -141,8 +140,6 @@ class Snapshot(LineageNode):
 
     @gql_field(description="The runs that consumed this content.")
     async def runs(self, info: Info) -> list[RunRef]:
-        from lineage.api.types.runs import runs_by_ids
-
         c = ctx(info)
         tasks = await _snapshot_consumers(c, self.id)
         run_ids = [r for t in tasks for r in await c.task_runs(t.id)]
@@ -174,8 +171,6 @@ async def _artifacts_linked(
 
 
 async def _tasks_linked(c: RequestContext, ids: Sequence[str], event_type: EventType) -> list[Task]:
-    from lineage.api.types.tasks import tasks_by_ids
-
     groups = await c.loaders.events_by_artifact.load_many(list(ids))
     return await tasks_by_ids(c, [e.execution for g in groups for e in g if e.type is event_type])
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
 from lineage import model
 from lineage.api.context import RequestContext
 from lineage.api.guards.errors import ForbiddenError
+from lineage.api.types.artifacts import Artifact, artifact_type
+from lineage.api.types.links import bind_runs
 from lineage.api.types.nodes import (
     Json,
     LineageNode,
@@ -23,14 +25,11 @@ from lineage.api.types.nodes import (
 )
 from lineage.api.types.paging import PageInfo, scan
 from lineage.api.types.recurring import RecurringRun
+from lineage.api.types.tasks import Task
 from lineage.model import KfpType, LineageType
 from lineage.services.run_state import RunState, derived_state, recorded_state
 from lineage.services.scope import pipeline_namespace
 from lineage.store.port import Page
-
-if TYPE_CHECKING:
-    from lineage.api.types.artifacts import Artifact
-    from lineage.api.types.tasks import Task
 
 ArtifactRef = Annotated["Artifact", strawberry.lazy("lineage.api.types.artifacts")]
 TaskRef = Annotated["Task", strawberry.lazy("lineage.api.types.tasks")]
@@ -133,14 +132,10 @@ class Run(LineageNode):
 
     @gql_field(description="The run's tasks, sorted by id.")
     async def tasks(self, info: Info, name: str | None = None) -> list[TaskRef]:
-        from lineage.api.types.tasks import Task as TaskType
-
         record = await ctx(info).loaders.runs.load(self.id)
         if record is None:
             return []
-        tasks = [
-            TaskType.of(e) for e in record.executions if e.type != LineageType.SNAPSHOT_EXECUTION
-        ]
+        tasks = [Task.of(e) for e in record.executions if e.type != LineageType.SNAPSHOT_EXECUTION]
         return sorted(
             (t for t in tasks if name is None or name in (t.name, t.task_name)),
             key=lambda t: t.id,
@@ -172,8 +167,6 @@ async def _run_artifacts(
 ) -> list[Artifact]:
     """The artifacts attributed to the run; ``made``: only those its tasks output (TFX
     also attributes to a run the inputs it read from earlier runs)."""
-    from lineage.api.types.artifacts import artifact_type
-
     record = await ctx(info).loaders.runs.load(run)
     if record is None:
         return []
@@ -307,3 +300,6 @@ async def runs_by_ids(c: RequestContext, ids: Sequence[str]) -> list[Run]:
     contexts = [x for x in await c.loaders.contexts.load_many(list(dict.fromkeys(ids))) if x]
     runs = [x for x in contexts if x.type == KfpType.PIPELINE_RUN]
     return [Run.of(x) for x in await c.keep_visible(runs, lambda x: x.id)]
+
+
+bind_runs(runs_by_ids)

@@ -10,6 +10,8 @@ import strawberry
 
 from lineage import model
 from lineage.api.context import RequestContext
+from lineage.api.types.artifacts import Artifact, artifact_type
+from lineage.api.types.links import bind_tasks, runs_by_ids
 from lineage.api.types.nodes import (
     ExecutionState,
     Json,
@@ -27,7 +29,6 @@ from lineage.images.reference import parse_reference
 from lineage.model import Event, EventType, LineageType
 
 if TYPE_CHECKING:
-    from lineage.api.types.artifacts import Artifact
     from lineage.api.types.runs import Run
 
 ArtifactRef = Annotated["Artifact", strawberry.lazy("lineage.api.types.artifacts")]
@@ -132,8 +133,6 @@ class Task(LineageNode):
 
     @gql_field(description="The run this task is part of.")
     async def run(self, info: Info) -> RunRef | None:
-        from lineage.api.types.runs import runs_by_ids
-
         c = ctx(info)
         run_ids = await c.task_runs(self.id)
         runs = await runs_by_ids(c, run_ids)
@@ -173,8 +172,6 @@ async def _linked(
 async def _artifacts_of(
     info: Info, execution_id: str, event_type: EventType, key: str | None
 ) -> list[Artifact]:
-    from lineage.api.types.artifacts import artifact_type
-
     c = ctx(info)
     linked = [
         a
@@ -191,3 +188,6 @@ async def tasks_by_ids(c: RequestContext, ids: Sequence[str]) -> list[Task]:
     tasks = [x for x in executions if x.type != LineageType.SNAPSHOT_EXECUTION]
     visible = await c.keep_visible(tasks, lambda x: x.id)
     return [Task.of(x) for x in sorted(visible, key=lambda x: x.id)]
+
+
+bind_tasks(tasks_by_ids)
