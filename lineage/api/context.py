@@ -24,12 +24,12 @@ from strawberry.dataloader import DataLoader
 from lineage.api.guards import cursors
 from lineage.api.guards.auth import Principal
 from lineage.api.guards.limits import Limits
-from lineage.errors import NotFoundError
 from lineage.graph.readers import pinned
 from lineage.model import Artifact, Context, EdgeKind, Event, Execution, RunRecord
 from lineage.query.port import LineageReader
 from lineage.query.service import LineageService
 from lineage.query.types import Direction
+from lineage.services.catalog import Catalog
 from lineage.services.scope import ScopedReader, Visibility
 from lineage.store.port import MetadataStore, Stamp
 
@@ -83,6 +83,11 @@ class Shared:
     # A stored node id per type, whose visibility an unknown id's lookup decides (and
     # discards) so that it costs what a hidden id's does (lineage.api.types.lookup.decoy).
     decoys: dict[str, str] = field(default_factory=dict)
+    # The store as the faces read it; rebuilt from ``store`` by dataclasses.replace too.
+    catalog: Catalog = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.catalog = Catalog(self.store)
 
 
 Redact = Callable[[list[Artifact]], Awaitable[list[Artifact]]]
@@ -93,10 +98,8 @@ async def _as_stored(items: list[Artifact]) -> list[Artifact]:
 
 
 class Loaders:
-    def __init__(
-        self, store: MetadataStore, blocking: Blocking, redact: Redact = _as_stored
-    ) -> None:
-        self.store = store
+    def __init__(self, catalog: Catalog, blocking: Blocking, redact: Redact = _as_stored) -> None:
+        self.catalog = catalog
         self.blocking = blocking
         # What a scoped principal may read of each artifact (services.scope.redact_snapshot).
         self.redact = redact
@@ -109,37 +112,37 @@ class Loaders:
         self.stamps = DataLoader(self._stamps)
 
     async def _contexts(self, ids: Sequence[str]) -> list[Context | None]:
-        found = {c.id: c for c in await self.blocking.run(self.store.get_contexts, list(ids))}
+        found = {c.id: c for c in await self.blocking.run(self.catalog.contexts, list(ids))}
         return [found.get(i) for i in ids]
 
     async def _executions(self, ids: Sequence[str]) -> list[Execution | None]:
-        found = {e.id: e for e in await self.blocking.run(self.store.get_executions, list(ids))}
+        found = {e.id: e for e in await self.blocking.run(self.catalog.executions, list(ids))}
         return [found.get(i) for i in ids]
 
     async def _artifacts(self, ids: Sequence[str]) -> list[Artifact | None]:
-        read = await self.blocking.run(self.store.get_artifacts, list(ids))
+        read = await self.blocking.run(self.catalog.artifacts, list(ids))
         found = {a.id: a for a in await self.redact(read)}
         return [found.get(i) for i in ids]
 
     async def _events_by_execution(self, ids: Sequence[str]) -> list[list[Event]]:
-        events = await self.blocking.run(self.store.get_events, list(ids), ())
+        events = await self.blocking.run(self.catalog.events, list(ids), ())
         grouped: dict[str, list[Event]] = defaultdict(list)
         for event in events:
             grouped[event.execution].append(event)
         return [grouped.get(i, []) for i in ids]
 
     async def _events_by_artifact(self, ids: Sequence[str]) -> list[list[Event]]:
-        events = await self.blocking.run(self.store.get_events, (), list(ids))
+        events = await self.blocking.run(self.catalog.events, (), list(ids))
         grouped: dict[str, list[Event]] = defaultdict(list)
         for event in events:
             grouped[event.artifact].append(event)
         return [grouped.get(i, []) for i in ids]
 
     async def _runs(self, ids: Sequence[str]) -> list[RunRecord | None]:
-        # The store has no batched get_run; one worker call reads them all, and every
-        # node of every run primes the other loaders, so resolving the run's tasks,
-        # artifacts and events afterwards costs no further store call.
-        records = await self.blocking.run(_get_runs, self.store, list(ids))
+        # One worker call reads them all, and every node of every run primes the other
+        # loaders, so resolving the run's tasks, artifacts and events afterwards costs
+        # no further store call.
+        records = await self.blocking.run(self.catalog.runs, list(ids))
         shown: list[RunRecord | None] = []
         for record in records:
             if record is not None:
@@ -165,18 +168,8 @@ class Loaders:
             self.artifacts.prime(a.id, a)
 
     async def _stamps(self, ids: Sequence[str]) -> list[Stamp | None]:
-        found = await self.blocking.run(self.store.stamps, list(ids))
+        found = await self.blocking.run(self.catalog.stamps, list(ids))
         return [found.get(i) for i in ids]
-
-
-def _get_runs(store: MetadataStore, ids: list[str]) -> list[RunRecord | None]:
-    out: list[RunRecord | None] = []
-    for run_id in ids:
-        try:
-            out.append(store.get_run(run_id))
-        except NotFoundError:
-            out.append(None)
-    return out
 
 
 @dataclass
@@ -209,7 +202,7 @@ class RequestContext:
         return cls(
             shared=shared,
             principal=principal,
-            loaders=Loaders(shared.store, shared.blocking, redact),
+            loaders=Loaders(shared.catalog, shared.blocking, redact),
             service=LineageService(reader),
             visibility=visibility,
             reader=unscoped,
@@ -224,7 +217,7 @@ class RequestContext:
         return cursors.Cursors(self.shared.cursor_key, self.principal)
 
     async def call(self, fn: Callable[..., R], *args: Any) -> R:
-        """A blocking store call, in a worker thread."""
+        """A blocking store (or catalog) call, in a worker thread."""
         return await self.shared.blocking.run(fn, *args)
 
     async def read(self, fn: Callable[..., R], *args: Any) -> R:

@@ -268,8 +268,8 @@ async def _health(state: AppState) -> JSONResponse:
         return JSONResponse({"status": "starting"}, status_code=503)
     try:
         with anyio.fail_after(HEALTH_TIMEOUT_S):
-            await shared.blocking.run(shared.store.get_contexts, ["healthz:probe"])
-        checks["store"] = {"status": "ok", "backend": shared.store.backend}
+            await shared.blocking.run(shared.catalog.probe)
+        checks["store"] = {"status": "ok", "backend": shared.catalog.backend}
     except Exception as exc:  # any failure is reported as down, never raised
         healthy = False
         checks["store"] = {"status": "down", "error": str(exc).splitlines()[0] if str(exc) else ""}

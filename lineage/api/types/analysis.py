@@ -15,7 +15,6 @@ from lineage.api.types.nodes import Change, DiffCategory, Metric, Order
 from lineage.api.types.paging import PageInfo, scan
 from lineage.api.types.runs import Run, pipeline_matches, runs_by_ids
 from lineage.errors import BadInputError
-from lineage.model import KfpType
 from lineage.query import traverse
 from lineage.query import types as q
 from lineage.services import ranking
@@ -251,7 +250,7 @@ async def _require_pipeline(c: RequestContext, pipeline: str) -> None:
     """
 
     async def fetch(token: str | None, size: int) -> Page[model.Context]:
-        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE, size, token)
+        return await c.call(c.shared.catalog.pipeline_page, size, token)
 
     async def keep(rows: Sequence[model.Context]) -> list[bool]:
         named = [r.id for r in rows if pipeline_matches([r.id], pipeline)]
@@ -271,7 +270,7 @@ async def rank_models(
         raise BadInputError("metric must name a metric, e.g. accuracy")
 
     async def fetch(token: str | None, size: int) -> Page[model.Context]:
-        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE_RUN, size, token)
+        return await c.call(c.shared.catalog.run_page, size, token)
 
     async def keep(rows: Sequence[model.Context]) -> list[bool]:
         ok = [pipeline_matches(r.parents, pipeline) for r in rows]

@@ -207,7 +207,7 @@ async def list_artifacts(
     c.limits.check_page(first)
 
     async def fetch(token: str | None, size: int) -> Page[model.Artifact]:
-        return await c.call(c.shared.store.list_artifacts, type, size, token)
+        return await c.call(c.shared.catalog.artifact_page, type, size, token)
 
     async def keep(rows: Sequence[model.Artifact]) -> list[bool]:
         ok = [

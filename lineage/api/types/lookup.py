@@ -20,7 +20,6 @@ from lineage.errors import BadInputError, NotFoundError
 from lineage.model import EdgeKind, KfpType, LineageType, NodeKind
 from lineage.query import types as q
 from lineage.query.types import Direction
-from lineage.store.port import Page
 
 if TYPE_CHECKING:
     from lineage.api.context import RequestContext
@@ -88,14 +87,7 @@ async def decoy(c: RequestContext, node_id: str) -> tuple[str, str] | None:
     )
     key = f"{cls}/{type_name}"
     if key not in c.shared.decoys:
-        store = c.shared.store
-        page: Page[model.Context] | Page[model.Execution] | Page[model.Artifact]
-        if cls == "context":
-            page = await c.call(store.list_contexts, type_name, DECOY_SAMPLE, None)
-        elif cls == "execution":
-            page = await c.call(store.list_executions, type_name, DECOY_SAMPLE, None)
-        else:
-            page = await c.call(store.list_artifacts, type_name, DECOY_SAMPLE, None)
+        page = await c.call(c.shared.catalog.first_of_type, cls, type_name, DECOY_SAMPLE)
         ids = [item.id for item in page.items]
         if not ids:
             return None  # nothing to stand in yet; not remembered, the store may fill

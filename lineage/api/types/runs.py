@@ -259,7 +259,7 @@ async def list_runs(
         raise ForbiddenError(f"namespace {namespace!r} is outside the namespaces of this token")
 
     async def fetch(token: str | None, size: int) -> Page[model.Context]:
-        return await c.call(c.shared.store.list_contexts, KfpType.PIPELINE_RUN, size, token)
+        return await c.call(c.shared.catalog.run_page, size, token)
 
     def in_namespace(run: model.Context) -> bool:
         # A run recorded without a namespace belongs to the default one, as for visibility.
