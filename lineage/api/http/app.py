@@ -68,24 +68,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            if state.shared is None:
-                opened = open_shared(settings, api)
-                state.shared = await anyio.to_thread.run_sync(opened.__enter__)
-                stack.push_async_callback(
-                    anyio.to_thread.run_sync, lambda: opened.__exit__(None, None, None)
-                )
-            if state.audit is not None:
-                state.audit.open()  # an unwritable audit log stops the server here
-                stack.callback(state.audit.close)
-            stack.callback(
-                lambda: state.extras["graph"].close() if "graph" in state.extras else None
-            )
-            # Everything built at start-up (the schema, the store's protobuf types, the
-            # driver) lives as long as the server: out of the collector's reach, a full
-            # collection under load scans only what requests made, not the whole heap.
-            gc.collect()
-            gc.freeze()
+        async with _running(state):
             yield
 
     app = FastAPI(title="kfp-lineage", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -96,69 +79,92 @@ def create_app(
         return await _health(state)
 
     async def graphql(request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            return await graphql_request(request)
-        except Exception:  # a bug: answered INTERNAL, and audited like any other request
-            log.exception("the GraphQL request failed")
-            outcome = Outcome(
-                error_body(Code.INTERNAL, "internal error; see the server log"),
-                [Code.INTERNAL.value],
-            )
-            return await _respond(state, request, None, outcome, None, started, status=500)
-
-    async def graphql_request(request: Request) -> Response:
-        if request.method == "POST":
-            return await graphql_post(request)
-        params = request.query_params
-        if "query" not in params and "text/html" in request.headers.get("accept", ""):
-            return graphiql_page()
-        try:
-            variables = json.loads(params["variables"]) if params.get("variables") else None
-        except (ValueError, RecursionError):  # RecursionError: nested past ~1,000 levels
-            return await _respond(state, request, None, _bad("variables is not JSON"), None)
-        return await _run(
-            state, request, params.get("query"), variables, params.get("operationName")
-        )
-
-    async def graphql_post(request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            with anyio.fail_after(api.body_timeout_s):
-                body = await _read_body(request, api.max_body_bytes)
-        except _BodyTooLargeError as exc:
-            outcome = Outcome(
-                error_body(Code.LIMIT_EXCEEDED, str(exc)), [Code.LIMIT_EXCEEDED.value]
-            )
-            return await _respond(state, request, None, outcome, None, started)
-        except TimeoutError:
-            # A body that trickles in holds a connection and a task: a deadline for all of it.
-            message = f"the request body did not arrive within {api.body_timeout_s:g} s"
-            outcome = Outcome(error_body(Code.BAD_REQUEST, message), [Code.BAD_REQUEST.value])
-            return await _respond(
-                state, request, None, outcome, None, started, status=408, close=True
-            )
-        try:
-            payload = json.loads(body) if body else None
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return await _respond(state, request, None, _bad("the body is not JSON"), None)
-        if not isinstance(payload, dict):
-            return await _respond(
-                state, request, None, _bad("the body must be one JSON object (no batches)"), None
-            )
-        return await _run(
-            state,
-            request,
-            payload.get("query"),
-            payload.get("variables"),
-            payload.get("operationName"),
-        )
+        return await _graphql(state, request)
 
     # A plain route: FastAPI's dependency solving would cost more than the GraphQL
     # request it serves, and the endpoint needs nothing but the request.
     app.add_route("/graphql", graphql, methods=["GET", "POST"])
     app.mount(GRAPHIQL_STATIC, graphiql_static(), name="graphiql")
     return app
+
+
+@asynccontextmanager
+async def _running(state: AppState) -> AsyncIterator[None]:
+    """What the server holds while it runs: the store and reader, the audit log, Neo4j."""
+    async with AsyncExitStack() as stack:
+        if state.shared is None:
+            opened = open_shared(state.settings, state.api)
+            state.shared = await anyio.to_thread.run_sync(opened.__enter__)
+            stack.push_async_callback(
+                anyio.to_thread.run_sync, lambda: opened.__exit__(None, None, None)
+            )
+        if state.audit is not None:
+            state.audit.open()  # an unwritable audit log stops the server here
+            stack.callback(state.audit.close)
+        stack.callback(lambda: state.extras["graph"].close() if "graph" in state.extras else None)
+        # Everything built at start-up (the schema, the store's protobuf types, the
+        # driver) lives as long as the server: out of the collector's reach, a full
+        # collection under load scans only what requests made, not the whole heap.
+        gc.collect()
+        gc.freeze()
+        yield
+
+
+async def _graphql(state: AppState, request: Request) -> Response:
+    started = time.perf_counter()
+    try:
+        return await _graphql_request(state, request)
+    except Exception:  # a bug: answered INTERNAL, and audited like any other request
+        log.exception("the GraphQL request failed")
+        outcome = Outcome(
+            error_body(Code.INTERNAL, "internal error; see the server log"),
+            [Code.INTERNAL.value],
+        )
+        return await _respond(state, request, None, outcome, None, started, status=500)
+
+
+async def _graphql_request(state: AppState, request: Request) -> Response:
+    if request.method == "POST":
+        return await _graphql_post(state, request)
+    params = request.query_params
+    if "query" not in params and "text/html" in request.headers.get("accept", ""):
+        return graphiql_page()
+    try:
+        variables = json.loads(params["variables"]) if params.get("variables") else None
+    except (ValueError, RecursionError):  # RecursionError: nested past ~1,000 levels
+        return await _respond(state, request, None, _bad("variables is not JSON"), None)
+    return await _run(state, request, params.get("query"), variables, params.get("operationName"))
+
+
+async def _graphql_post(state: AppState, request: Request) -> Response:
+    api = state.api
+    started = time.perf_counter()
+    try:
+        with anyio.fail_after(api.body_timeout_s):
+            body = await _read_body(request, api.max_body_bytes)
+    except _BodyTooLargeError as exc:
+        outcome = Outcome(error_body(Code.LIMIT_EXCEEDED, str(exc)), [Code.LIMIT_EXCEEDED.value])
+        return await _respond(state, request, None, outcome, None, started)
+    except TimeoutError:
+        # A body that trickles in holds a connection and a task: a deadline for all of it.
+        message = f"the request body did not arrive within {api.body_timeout_s:g} s"
+        outcome = Outcome(error_body(Code.BAD_REQUEST, message), [Code.BAD_REQUEST.value])
+        return await _respond(state, request, None, outcome, None, started, status=408, close=True)
+    try:
+        payload = json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return await _respond(state, request, None, _bad("the body is not JSON"), None)
+    if not isinstance(payload, dict):
+        return await _respond(
+            state, request, None, _bad("the body must be one JSON object (no batches)"), None
+        )
+    return await _run(
+        state,
+        request,
+        payload.get("query"),
+        payload.get("variables"),
+        payload.get("operationName"),
+    )
 
 
 class _BodyTooLargeError(Exception):
