@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lineage.ingest.local_facts import LocalRun, ObservedArtifact
+from lineage.ingest.kfp_local.facts import LocalRun, ObservedArtifact
 from lineage.model import Artifact, KfpType, RunRecord, merge_records
 from lineage.settings import Settings
 from lineage.snapshots.blobs import BlobStore, open_blob_store

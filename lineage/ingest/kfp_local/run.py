@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 from lineage import model
 from lineage.errors import BadInputError
 from lineage.ingest import ir
-from lineage.ingest.local_facts import LocalRun
-from lineage.ingest.local_load import CompiledPipeline
-from lineage.ingest.local_record import run_record
+from lineage.ingest.kfp_local.facts import LocalRun
+from lineage.ingest.kfp_local.load import CompiledPipeline
+from lineage.ingest.kfp_local.record import run_record
 from lineage.ingest.spec import PipelineSpecInfo, keep_stored_properties, write_spec
 from lineage.model import RunRecord
 
 if TYPE_CHECKING:
-    from lineage.ingest.local_walk import BeforeTask
+    from lineage.ingest.kfp_local.walk import BeforeTask
 from lineage.store.port import MetadataStore, WriteResult
 
 
@@ -63,8 +63,8 @@ def run_pipeline(
     from kfp.local import executor_input_utils, placeholder_utils
     from kfp.pipeline_spec import pipeline_spec_pb2
 
-    from lineage.ingest.local_output import OutputTail
-    from lineage.ingest.local_walk import LocalWalker
+    from lineage.ingest.kfp_local.output import OutputTail
+    from lineage.ingest.kfp_local.walk import LocalWalker
 
     root = pipeline_root.expanduser().resolve()
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from lineage.errors import BadInputError, LineageError
 from lineage.images.lineage import PodImage, image_record, pod_image_node
-from lineage.ingest.kube import api_error, read_json
+from lineage.ingest.k8s.client import api_error, read_json
 from lineage.ingest.report import IngestReport
 from lineage.model import Execution, ImageSource, KfpType
 from lineage.store.port import MetadataStore

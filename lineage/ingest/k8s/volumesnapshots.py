@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineage.errors import LineageError
-from lineage.ingest.kube import api_error, read_json
+from lineage.ingest.k8s.client import api_error, read_json
 from lineage.ingest.report import IngestReport
 from lineage.model import (
     SNAPSHOT_OUTPUT_KEY,

@@ -26,9 +26,10 @@ from functools import partial
 from typing import Any
 
 from lineage.errors import BadInputError, NotFoundError
-from lineage.ingest import api_runs, api_triggers
-from lineage.ingest.api_client import KfpApiClient
-from lineage.ingest.api_tasks import spec_tasks, task_nodes
+from lineage.ingest.kfp_api import runs as api_runs
+from lineage.ingest.kfp_api import triggers as api_triggers
+from lineage.ingest.kfp_api.client import KfpApiClient
+from lineage.ingest.kfp_api.tasks import spec_tasks, task_nodes
 from lineage.ingest.report import IngestReport
 from lineage.ingest.spec import keep_stored_properties, parse_spec, pipeline_context, spec_record
 from lineage.ingest.units import Progress, Unit, write_units
