@@ -8,7 +8,6 @@ written, because its record is built whole before the single write.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -38,9 +37,8 @@ def write_units(
     on_written: Callable[[Unit], None] | None = None,
 ) -> list[Unit]:
     """Build and write each unit; return the units that failed."""
-    # MLMD stores batch the runs' parent links over the loop (see deferred_parent_links).
-    defer = getattr(store, "deferred_parent_links", None)
-    with defer() if defer is not None else contextlib.nullcontext():
+    # A store that can batches the runs' parent links over the loop.
+    with store.deferred_parent_links():
         return _write(store, units, report, total, progress, on_written)
 
 

@@ -100,22 +100,13 @@ def run_pipeline(
 
 
 def _dag_rows(store: MetadataStore, run: LocalRun) -> dict[str, int]:
-    """MLMD row ids of the run's DAG executions, for KFP's ``parent_dag_id``.
+    """The store's row ids of the run's DAG executions, for KFP's ``parent_dag_id``.
 
     Only an MLMD-backed store has row ids; elsewhere ``parent_task`` alone
     carries the nesting.
     """
-    mlmd = getattr(store, "mlmd", None)
-    if mlmd is None:
-        return {}
-    from ml_metadata import errors as mlmd_errors
-
     ids = [model.task_id(run.run_id, t.path) for t in run.tasks if t.kind in ("root", "dag")]
-    try:
-        found = mlmd.get_executions_by_external_ids(ids)
-    except mlmd_errors.NotFoundError:
-        return {}
-    return {str(p.external_id): int(p.id) for p in found}
+    return store.execution_row_ids(ids)
 
 
 def _add(a: WriteResult, b: WriteResult) -> WriteResult:
