@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from lineage.errors import BadInputError, LineageError
 from lineage.images.lineage import PodImage, image_record, pod_image_node
 from lineage.ingest.k8s.client import api_error, read_json
 from lineage.ingest.report import IngestReport
+from lineage.ingest.units import EACH_UNIT_ALONE, Unit, write_units
 from lineage.model import Execution, ImageSource, KfpType
 from lineage.store.port import MetadataStore
 
@@ -96,11 +98,9 @@ def record_pod(store: MetadataStore, index: ExecutionIndex, pod: Pod, report: In
     except BadInputError as exc:
         report.skip(unit, f"{exc}: the runtime reports a local image id, not a registry digest")
         return True  # retrying cannot help: the runtime never reports more
-    try:
-        record = image_record(task, node, ImageSource.POD, image.image or image.image_id, store)
-        report.wrote(store.put_run(record))
-    except LineageError as exc:
-        report.fail(unit, str(exc))
+    reference = image.image or image.image_id
+    build = partial(image_record, task, node, ImageSource.POD, reference, store)
+    write_units(store, [Unit(unit, unit, build)], report, failures=EACH_UNIT_ALONE)
     return True
 
 

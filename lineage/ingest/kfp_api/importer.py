@@ -41,7 +41,7 @@ from lineage.model import (
     recurring_run_id,
     run_id,
 )
-from lineage.store.port import MetadataStore
+from lineage.store.port import MetadataStore, WriteResult
 
 
 def watermark_key(endpoint: str, namespace: str | None) -> str:
@@ -119,7 +119,7 @@ class KfpApiIngest:
         self._known = len(units) + len(runs)
         self.has_records = bool(units or runs)
 
-        def written(unit: Unit) -> None:
+        def written(unit: Unit, _result: WriteResult) -> None:
             if unit.key in pending:
                 version, spec, pipeline = pending[unit.key]
                 if version:

@@ -20,7 +20,8 @@ from lineage.ingest import ir
 from lineage.ingest.kfp_local.facts import LocalRun
 from lineage.ingest.kfp_local.load import CompiledPipeline
 from lineage.ingest.kfp_local.record import run_record
-from lineage.ingest.spec import PipelineSpecInfo, keep_stored_properties, write_spec
+from lineage.ingest.spec import PipelineSpecInfo, keep_stored_properties, spec_unit
+from lineage.ingest.units import Unit, write_together
 from lineage.model import RunRecord
 
 if TYPE_CHECKING:
@@ -109,15 +110,6 @@ def _dag_rows(store: MetadataStore, run: LocalRun) -> dict[str, int]:
     return store.execution_row_ids(ids)
 
 
-def _add(a: WriteResult, b: WriteResult) -> WriteResult:
-    return WriteResult(
-        a.created + b.created,
-        a.updated + b.updated,
-        a.unchanged + b.unchanged,
-        a.events_created + b.events_created,
-    )
-
-
 def build_record(store: MetadataStore, run: LocalRun) -> RunRecord:
     """The run's record against what the store holds (row ids, reused importer artifacts)."""
     imported = [uid for t in run.tasks if t.kind == "importer" for _, uid in t.output_artifacts]
@@ -135,13 +127,27 @@ def record_local_run(store: MetadataStore, run: LocalRun, info: PipelineSpecInfo
     """
     if info.id != run.spec_id:
         raise BadInputError(f"run {run.run_id} ran {run.spec_id}, not {info.id}")
-    result = write_spec(store, info)
-    record = build_record(store, run)
-    result = _add(result, store.put_run(record))
-    dags = sum(1 for t in run.tasks if t.kind in ("root", "dag"))
-    if len(_dag_rows(store, run)) == dags and any(
-        t.parent is not None and "parent_dag_id" not in e.properties
-        for t, e in zip(run.tasks, record.executions, strict=True)
-    ):
-        result = _add(result, store.put_run(build_record(store, run)))
-    return result
+    first: list[RunRecord] = []  # the run as first written: is its parent_dag_id missing?
+
+    def run_unit() -> RunRecord:
+        first.append(build_record(store, run))
+        return first[0]
+
+    def dag_links() -> RunRecord | None:
+        dags = sum(1 for t in run.tasks if t.kind in ("root", "dag"))
+        if len(_dag_rows(store, run)) == dags and any(
+            t.parent is not None and "parent_dag_id" not in e.properties
+            for t, e in zip(run.tasks, first[0].executions, strict=True)
+        ):
+            return build_record(store, run)
+        return None
+
+    label = model.run_id(run.run_id)
+    return write_together(
+        store,
+        [
+            spec_unit(store, info),
+            Unit(label, label, run_unit),
+            Unit(f"{label} parent_dag_id", label, dag_links),
+        ],
+    )
