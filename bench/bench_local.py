@@ -53,8 +53,8 @@ def kfp_local_alone(root: Path) -> float:
 
 def lineage_run(root: Path, store_path: Path) -> tuple[float, float]:
     """(total seconds, of which recording) for compile + run + record."""
-    from lineage.ingest.kfp_local import record_local_run, run_pipeline
-    from lineage.ingest.local_load import compile_pipeline
+    from lineage.ingest.kfp_local.load import compile_pipeline
+    from lineage.ingest.kfp_local.run import record_local_run, run_pipeline
     from lineage.store.connect import open_sqlite
 
     start = time.perf_counter()

@@ -72,8 +72,8 @@ def record_examples(
     store: MetadataStore, home: Path, log: TextIO, say: Callable[[str], None]
 ) -> Recorded:
     from lineage.examples.importer import write_sample_data
-    from lineage.ingest.kfp_local import record_local_run, run_pipeline
-    from lineage.ingest.local_load import compile_pipeline, parse_arguments
+    from lineage.ingest.kfp_local.load import compile_pipeline, parse_arguments
+    from lineage.ingest.kfp_local.run import record_local_run, run_pipeline
 
     done = recorded(store)
     todo = [e for e in examples(home) if e.name not in done]

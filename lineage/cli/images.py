@@ -9,8 +9,8 @@ import typer
 from lineage.cli.common import fail, handle_errors, load_settings, open_store, print_json
 from lineage.images.auth import DockerConfig
 from lineage.images.client import RegistryClient
-from lineage.images.lineage import resolve_all
 from lineage.images.reference import parse_reference
+from lineage.ingest.image_links import resolve_all
 
 app = typer.Typer(help="Container images: resolve tags to verified digests, link them to tasks.")
 

@@ -56,8 +56,8 @@ def ingest_kfp(
 ) -> None:
     """Record pipeline versions, and join run state, parameters, experiment and schedule
     onto the runs' lineage (native tasks and artifacts too, on releases without MLMD)."""
-    from lineage.ingest.api_client import KfpApiClient
-    from lineage.ingest.kfp_api import KfpApiIngest
+    from lineage.ingest.kfp_api.client import KfpApiClient
+    from lineage.ingest.kfp_api.importer import KfpApiIngest
 
     options = digest_options(digest_artifacts, digest_max_size, artifact_endpoint)
     with (

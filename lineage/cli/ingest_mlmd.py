@@ -51,8 +51,8 @@ def ingest_mlmd(
     artifact_endpoint: str | None = ENDPOINT,
 ) -> None:
     """Import runs, tasks, artifacts and events from KFP's ML Metadata (read-only on it)."""
-    from lineage.ingest.kfp_mlmd import KfpMlmdIngest
-    from lineage.ingest.mlmd_source import (
+    from lineage.ingest.kfp_mlmd.importer import KfpMlmdIngest
+    from lineage.ingest.kfp_mlmd.source_store import (
         open_grpc_source,
         open_mysql_source,
         open_sqlite_source,

@@ -8,7 +8,7 @@ from lineage.cli.common import handle_errors, open_store
 from lineage.cli.ingest import app
 from lineage.cli.ingest_output import finish
 from lineage.cli.kube_options import AsJson, Kubeconfig, KubeContext, Namespace
-from lineage.ingest.kube import api_client
+from lineage.ingest.k8s.client import api_client
 from lineage.ingest.report import IngestReport
 
 
@@ -27,7 +27,7 @@ def pods(
     """Record the imageID of each pod's main container against the task that ran in it."""
     from kubernetes import client
 
-    from lineage.ingest.pods import ingest_pods, list_pods, watch_pods
+    from lineage.ingest.k8s.pods import ingest_pods, list_pods, watch_pods
 
     api = client.CoreV1Api(api_client(kubeconfig, context))
     report = IngestReport("pods")

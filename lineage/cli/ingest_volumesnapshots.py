@@ -6,7 +6,7 @@ from lineage.cli.common import handle_errors, open_store
 from lineage.cli.ingest import app
 from lineage.cli.ingest_output import finish
 from lineage.cli.kube_options import AsJson, Kubeconfig, KubeContext, Namespace
-from lineage.ingest.kube import api_client
+from lineage.ingest.k8s.client import api_client
 
 
 @app.command("volumesnapshots")
@@ -18,7 +18,7 @@ def volumesnapshots(
     as_json: AsJson = False,
 ) -> None:
     """Record VolumeSnapshots of PVCs named in the specs' platforms.kubernetes pvcMount."""
-    from lineage.ingest.volumesnapshots import ingest_volumesnapshots, read_snapshots
+    from lineage.ingest.k8s.volumesnapshots import ingest_volumesnapshots, read_snapshots
 
     snapshots, contents = read_snapshots(api_client(kubeconfig, context), namespace)
     with open_store() as store:

@@ -28,15 +28,15 @@ def run(
     ),
 ) -> None:
     """Compile and run a pipeline with kfp.local, and record it as the KFP backend would."""
-    from lineage.ingest.kfp_local import (
+    from lineage.ingest.kfp_local.load import compile_pipeline, parse_arguments, split_target
+    from lineage.ingest.kfp_local.record import summarize
+    from lineage.ingest.kfp_local.run import (
         build_record,
         check_runnable,
         record_local_run,
         run_pipeline,
     )
-    from lineage.ingest.local_load import compile_pipeline, parse_arguments, split_target
-    from lineage.ingest.local_record import summarize
-    from lineage.ingest.local_snapshots import InputSnapshots
+    from lineage.ingest.kfp_local.snapshots import InputSnapshots
 
     settings = load_settings()
     path, attribute = split_target(target)

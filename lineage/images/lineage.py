@@ -8,18 +8,18 @@ the event, which belongs to that task alone: one digest is often pushed under se
 tags, and a tag on the shared node would show each task the last tag anyone recorded.
 The node keeps the tag it was first recorded with. The task is written back as it is
 stored, so the record only adds the node and the event (put_run is idempotent).
+
+These are records only; the sources that write them (the registry's in
+``lineage.ingest.image_links``, the pods' in ``lineage.ingest.k8s.pods``) sit above.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from lineage.errors import BadInputError, LineageError
+from lineage.errors import BadInputError
 from lineage.images.client import Resolved
 from lineage.images.reference import ImageReference, parse_reference
-from lineage.ingest.report import IngestReport
 from lineage.model import (
     IMAGE_EVENT_KEY,
     Artifact,
@@ -27,16 +27,12 @@ from lineage.model import (
     EventType,
     Execution,
     ImageSource,
-    KfpType,
     LineageType,
     PropertyValue,
     RunRecord,
     image_id,
-    run_id,
 )
-from lineage.store.port import MetadataStore, WriteResult
-
-IMAGE_PROPERTY = "image"  # KFP's custom property on container executions
+from lineage.store.port import MetadataStore
 
 
 def image_node(ref: ImageReference, digest: str, resolved: Resolved | None = None) -> Artifact:
@@ -101,101 +97,6 @@ def pinned_record(task: Execution, reference: str) -> RunRecord | None:
     if not ref.digest:
         return None
     return image_record(task, image_node(ref, ref.digest), ImageSource.PINNED, reference)
-
-
-def _spec_images(store: MetadataStore, run: str) -> dict[str, str]:
-    """Images by task path and task name, from the spec of the version the run ran."""
-    runs = store.get_contexts([run_id(run)])
-    if not runs:
-        return {}
-    out: dict[str, str] = {}
-    for version in store.get_contexts(list(runs[0].parents)):
-        if version.type != LineageType.PIPELINE_VERSION:
-            continue
-        tasks = version.properties.get("tasks")
-        for task in tasks.get("tasks", []) if isinstance(tasks, dict) else []:
-            image = task.get("image") if isinstance(task, dict) else None
-            if isinstance(image, str) and image:
-                out[str(task.get("path"))] = image
-                out.setdefault(f"name:{task.get('name')}", image)
-    return out
-
-
-def task_image(
-    store: MetadataStore, task: Execution, specs: dict[str, dict[str, str]]
-) -> str | None:
-    """The image a task ran: KFP's ``image`` property, else the one its run's spec names.
-
-    KFP leaves ``image`` empty on its executions; the spec ingest keeps each task's image
-    on the pipeline version, found through the task id (``task:<run>/<path>``).
-    """
-    value = task.properties.get(IMAGE_PROPERTY)
-    if isinstance(value, str) and value:
-        return value
-    if task.type != KfpType.CONTAINER_EXECUTION or not task.id.startswith("task:"):
-        return None
-    run, _, path = task.id[len("task:") :].partition("/")
-    if run not in specs:
-        specs[run] = _spec_images(store, run)
-    images = specs[run]
-    name = task.properties.get("task_name")
-    return images.get(_ITERATION.sub("", path)) or images.get(f"name:{name}")
-
-
-_ITERATION = re.compile(r"\[\d+\]")
-
-
-def _unresolved(store: MetadataStore, report: IngestReport) -> Iterator[tuple[Execution, str]]:
-    """Tasks that name an image and have no image event yet, with the image they name."""
-    token: str | None = None
-    specs: dict[str, dict[str, str]] = {}
-    while True:
-        page = store.list_executions(page_size=200, page_token=token)
-        named = [(e, task_image(store, e, specs)) for e in page.items]
-        named = [(e, image) for e, image in named if image]
-        linked = {
-            ev.execution
-            for ev in store.get_events(execution_ids=[e.id for e, _ in named])
-            if ev.type == EventType.INPUT and ev.path[:1] == (IMAGE_EVENT_KEY,)
-        }
-        for task, image in named:
-            if task.id in linked:
-                report.wrote(WriteResult(unchanged=1))
-            else:
-                yield task, str(image)
-        token = page.next_page_token
-        if token is None:
-            return
-
-
-def resolve_all(
-    store: MetadataStore, resolve: Callable[[ImageReference], Resolved]
-) -> IngestReport:
-    """Link every task whose image is not yet a node: pinned digests as they are, tags
-    through ``resolve`` (a registry), each reference resolved once per call."""
-    report = IngestReport("images")
-    cache: dict[ImageReference, Resolved | LineageError] = {}
-    for task, text in _unresolved(store, report):
-        try:
-            ref = parse_reference(text)
-            if ref.digest:
-                node = image_node(ref, ref.digest)
-                record = image_record(task, node, ImageSource.PINNED, text, store)
-            else:
-                if ref not in cache:
-                    try:
-                        cache[ref] = resolve(ref)
-                    except LineageError as exc:
-                        cache[ref] = exc
-                found = cache[ref]
-                if isinstance(found, LineageError):
-                    raise found
-                image = image_node(ref, found.digest, found)
-                record = image_record(task, image, ImageSource.REGISTRY, text, store)
-            report.wrote(store.put_run(record))
-        except LineageError as exc:
-            report.fail(task.id, str(exc))
-    return report
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ artifact_digest). Everything else is the wrapped store's.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from lineage.ingest.artifact_digest import ArtifactDigester, write_with_digests
@@ -19,10 +20,6 @@ class DigestingStore:
     def __init__(self, inner: MetadataStore, digester: ArtifactDigester) -> None:
         self.inner = inner
         self.digester = digester
-
-    def __getattr__(self, name: str) -> Any:
-        # Optional capabilities of a backend (deferred_parent_links...) pass through.
-        return getattr(self.inner, name)
 
     @property
     def backend(self) -> str:
@@ -81,3 +78,9 @@ class DigestingStore:
 
     def close(self) -> None:
         self.inner.close()
+
+    def deferred_parent_links(self) -> AbstractContextManager[None]:
+        return self.inner.deferred_parent_links()
+
+    def execution_row_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        return self.inner.execution_row_ids(ids)

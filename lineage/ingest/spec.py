@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import yaml
 from lineage import model
 from lineage.errors import BadInputError
 from lineage.ingest import ir
+from lineage.ingest.units import Unit, write_together
 from lineage.model import Context, KfpType, LineageType, RunRecord
 from lineage.store.port import MetadataStore, WriteResult
 
@@ -370,8 +372,20 @@ def keep_stored_properties(store: MetadataStore, record: RunRecord) -> RunRecord
     return RunRecord(tuple(contexts), record.executions, record.artifacts, record.events)
 
 
+def spec_unit(store: MetadataStore, info: PipelineSpecInfo, namespace: str | None = None) -> Unit:
+    """A pipeline version as one unit; writing the same spec again changes nothing."""
+    build = partial(_stored_spec_record, store, info, namespace)
+    return Unit(f"spec:{info.id}", info.id, build)
+
+
+def _stored_spec_record(
+    store: MetadataStore, info: PipelineSpecInfo, namespace: str | None
+) -> RunRecord:
+    return keep_stored_properties(store, spec_record(info, namespace))
+
+
 def write_spec(
     store: MetadataStore, info: PipelineSpecInfo, namespace: str | None = None
 ) -> WriteResult:
     """Record a pipeline version; writing the same spec again changes nothing."""
-    return store.put_run(keep_stored_properties(store, spec_record(info, namespace)))
+    return write_together(store, [spec_unit(store, info, namespace)])

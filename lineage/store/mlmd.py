@@ -218,6 +218,13 @@ class MlmdStore:
     def flush_parent_links(self) -> None:
         self.parents.flush()
 
+    def execution_row_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        try:
+            found = self.mlmd.get_executions_by_external_ids(list(ids))
+        except mlmd_errors.NotFoundError:
+            return {}
+        return {str(p.external_id): int(p.id) for p in found}
+
     # --- reads -------------------------------------------------------------
 
     def _by_external_ids(

@@ -8,6 +8,7 @@ returns lists, listing is paged.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -123,3 +124,16 @@ class MetadataStore(Protocol):
     def put_state(self, key: str, value: Mapping[str, Any]) -> None: ...
 
     def close(self) -> None: ...
+
+    # --- capabilities: declared here, so that no caller probes a store with getattr --
+
+    def deferred_parent_links(self) -> AbstractContextManager[None]:
+        """While the block runs, the parent links of new contexts may be held back and
+        written in batches (a bulk ingest's speed); a store that cannot batch writes them
+        at once. Every link is written when the block ends, and before a read of it."""
+        ...
+
+    def execution_row_ids(self, ids: Sequence[str]) -> dict[str, int]:
+        """The backend's own row id of each stored execution, by id (KFP's
+        ``parent_dag_id`` holds one); empty on a backend without row ids."""
+        ...

@@ -22,7 +22,8 @@ from pathlib import Path
 _SERVER = r"""
 import json, os, sys
 import lineage.cli.main
-import lineage.ingest.kfp_local, lineage.ingest.kfp_mlmd, lineage.ingest.spec  # noqa: F401
+import lineage.ingest.kfp_local.run, lineage.ingest.kfp_mlmd.importer  # noqa: F401
+import lineage.ingest.spec  # noqa: F401
 
 for line in sys.stdin:
     job = json.loads(line)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lineage.ingest.kfp_mlmd import KfpMlmdIngest
-from lineage.ingest.mlmd_source import open_sqlite_source
+from lineage.ingest.kfp_mlmd.importer import KfpMlmdIngest
+from lineage.ingest.kfp_mlmd.source_store import open_sqlite_source
 from lineage.ingest.report import IngestReport
 from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from lineage.ingest.api_client import KfpApiClient
-from lineage.ingest.kfp_api import KfpApiIngest
+from lineage.ingest.kfp_api.client import KfpApiClient
+from lineage.ingest.kfp_api.importer import KfpApiIngest
 from lineage.ingest.report import IngestReport
 from lineage.ingest.spec import parse_spec
 from lineage.model import KfpType, LineageType, pipeline_id, recurring_run_id, run_id

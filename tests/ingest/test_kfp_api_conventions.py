@@ -15,8 +15,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
-from lineage.ingest.api_client import KfpApiClient
-from lineage.ingest.kfp_api import KfpApiIngest
+from lineage.ingest.kfp_api.client import KfpApiClient
+from lineage.ingest.kfp_api.importer import KfpApiIngest
 from lineage.model import KfpType, RunRecord, run_id
 from tests.ingest.mlmd_helpers import ingest, open_home
 from tests.ingest.recorded_run import RecordedRun, api_server, recorded_runs, write_mlmd

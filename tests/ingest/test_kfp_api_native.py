@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lineage.ingest.api_client import KfpApiClient
-from lineage.ingest.kfp_api import KfpApiIngest
+from lineage.ingest.kfp_api.client import KfpApiClient
+from lineage.ingest.kfp_api.importer import KfpApiIngest
 from lineage.model import (
     EventType,
     ExecutionState,

@@ -20,8 +20,8 @@ from lineage.api.runtime import open_shared
 from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
-from lineage.ingest.api_client import KfpApiClient
-from lineage.ingest.kfp_api import KfpApiIngest
+from lineage.ingest.kfp_api.client import KfpApiClient
+from lineage.ingest.kfp_api.importer import KfpApiIngest
 from lineage.model import EdgeKind, LineageType, NodeKind, recurring_run_id, run_id
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lineage.ingest.kfp_mlmd import watermark_key
-from lineage.ingest.mlmd_source import open_sqlite_source
+from lineage.ingest.kfp_mlmd.importer import watermark_key
+from lineage.ingest.kfp_mlmd.source_store import open_sqlite_source
 from lineage.model import ExecutionState, run_id, task_id
 from tests.ingest.kfp_store import KfpStore, training_run
 from tests.ingest.mlmd_helpers import fast_tmp, ingest, open_home

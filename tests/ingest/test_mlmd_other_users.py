@@ -1,6 +1,6 @@
 """Stores written by other MLMD users (TFX's type names and typed properties, no external
 ids, nodes outside any run or outside any context) import whole. TFX's runs, pipelines
-and models take the roles KFP's types name (lineage.ingest.tfx_mlmd); every other type
+and models take the roles KFP's types name (lineage.ingest.kfp_mlmd.tfx); every other type
 is kept as it is."""
 
 from __future__ import annotations

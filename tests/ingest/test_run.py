@@ -105,7 +105,7 @@ def test_json_names_the_run_its_tasks_and_their_outputs(four_steps: Ran) -> None
 def test_contexts_are_kfps_pipeline_and_run_and_the_run_ran_the_compiled_version(
     four_steps: Ran, record: tuple[MlmdStore, RunRecord]
 ) -> None:
-    from lineage.ingest.local_load import compile_pipeline
+    from lineage.ingest.kfp_local.load import compile_pipeline
 
     store, run = record
     run_id = four_steps.summary["run_id"]
@@ -267,8 +267,8 @@ def training_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[
     """Two in-process runs of the training example, each recorded into one store."""
     import io
 
-    from lineage.ingest.kfp_local import record_local_run, run_pipeline
-    from lineage.ingest.local_load import compile_pipeline
+    from lineage.ingest.kfp_local.load import compile_pipeline
+    from lineage.ingest.kfp_local.run import record_local_run, run_pipeline
 
     base = tmp_path_factory.mktemp("training")
     compiled = compile_pipeline(REPO / "lineage/examples/training.py", "training_pipeline")
@@ -287,7 +287,7 @@ def training_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[
 def test_recording_the_same_run_again_changes_nothing(
     training_runs: tuple[Path, list[Any], Any],
 ) -> None:
-    from lineage.ingest.kfp_local import record_local_run
+    from lineage.ingest.kfp_local.run import record_local_run
 
     base, runs, compiled = training_runs
     store = open_sqlite(base / "mlmd.sqlite")

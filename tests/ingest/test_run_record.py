@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 
 from lineage.digest import tree_sha256
-from lineage.ingest.local_digest import digest_of
-from lineage.ingest.local_facts import LocalRun, ObservedArtifact, ObservedTask
-from lineage.ingest.local_record import run_record
+from lineage.ingest.kfp_local.digest import digest_of
+from lineage.ingest.kfp_local.facts import LocalRun, ObservedArtifact, ObservedTask
+from lineage.ingest.kfp_local.record import run_record
 from lineage.model import Artifact, ExecutionState, artifact_id, task_id
 
 

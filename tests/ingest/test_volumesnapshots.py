@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage.cli.main import app
-from lineage.ingest.volumesnapshots import claim_name, executor_mounts, quantity_bytes
+from lineage.ingest.k8s.volumesnapshots import claim_name, executor_mounts, quantity_bytes
 from lineage.model import (
     Context,
     EventType,
@@ -191,7 +191,7 @@ def test_mount_forms_and_quantities() -> None:
 
 def test_snapshots_with_one_name_in_two_namespaces_both_store(tmp_path: Path) -> None:
     """VolumeSnapshot names repeat across namespaces; MLMD names must not."""
-    from lineage.ingest.volumesnapshots import snapshot_node
+    from lineage.ingest.k8s.volumesnapshots import snapshot_node
 
     store = open_sqlite(tmp_path / "mlmd.sqlite")
     for ns in ("team-a", "team-b"):

@@ -22,7 +22,7 @@ from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.ingest.volumesnapshots import (
+from lineage.ingest.k8s.volumesnapshots import (
     VOLUME_EVENT_KEY,
     pvc_artifact,
     snapshot_node,

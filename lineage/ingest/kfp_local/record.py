@@ -28,7 +28,7 @@ from typing import Any
 
 from lineage import model
 from lineage.ingest import spec as spec_module
-from lineage.ingest.local_facts import LocalRun, ObservedArtifact, ObservedTask
+from lineage.ingest.kfp_local.facts import LocalRun, ObservedArtifact, ObservedTask
 from lineage.model import Artifact, Context, Event, EventType, Execution, KfpType, RunRecord
 
 # Where a local run ran, in place of a Kubernetes namespace.

@@ -25,7 +25,7 @@ from typing import Any
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage.errors import BadInputError
-from lineage.ingest import tfx_mlmd as tfx
+from lineage.ingest.kfp_mlmd import tfx
 from lineage.model import KfpType, artifact_id, pipeline_id, run_id, task_id
 
 ROOT_PATH = ""

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 from lineage import model
 from lineage.errors import BadInputError
 from lineage.ingest import ir
-from lineage.ingest.local_facts import LocalRun
-from lineage.ingest.local_load import CompiledPipeline
-from lineage.ingest.local_record import run_record
-from lineage.ingest.spec import PipelineSpecInfo, keep_stored_properties, write_spec
+from lineage.ingest.kfp_local.facts import LocalRun
+from lineage.ingest.kfp_local.load import CompiledPipeline
+from lineage.ingest.kfp_local.record import run_record
+from lineage.ingest.spec import PipelineSpecInfo, keep_stored_properties, spec_unit
+from lineage.ingest.units import Unit, write_together
 from lineage.model import RunRecord
 
 if TYPE_CHECKING:
-    from lineage.ingest.local_walk import BeforeTask
+    from lineage.ingest.kfp_local.walk import BeforeTask
 from lineage.store.port import MetadataStore, WriteResult
 
 
@@ -63,8 +64,8 @@ def run_pipeline(
     from kfp.local import executor_input_utils, placeholder_utils
     from kfp.pipeline_spec import pipeline_spec_pb2
 
-    from lineage.ingest.local_output import OutputTail
-    from lineage.ingest.local_walk import LocalWalker
+    from lineage.ingest.kfp_local.output import OutputTail
+    from lineage.ingest.kfp_local.walk import LocalWalker
 
     root = pipeline_root.expanduser().resolve()
     try:
@@ -100,31 +101,13 @@ def run_pipeline(
 
 
 def _dag_rows(store: MetadataStore, run: LocalRun) -> dict[str, int]:
-    """MLMD row ids of the run's DAG executions, for KFP's ``parent_dag_id``.
+    """The store's row ids of the run's DAG executions, for KFP's ``parent_dag_id``.
 
     Only an MLMD-backed store has row ids; elsewhere ``parent_task`` alone
     carries the nesting.
     """
-    mlmd = getattr(store, "mlmd", None)
-    if mlmd is None:
-        return {}
-    from ml_metadata import errors as mlmd_errors
-
     ids = [model.task_id(run.run_id, t.path) for t in run.tasks if t.kind in ("root", "dag")]
-    try:
-        found = mlmd.get_executions_by_external_ids(ids)
-    except mlmd_errors.NotFoundError:
-        return {}
-    return {str(p.external_id): int(p.id) for p in found}
-
-
-def _add(a: WriteResult, b: WriteResult) -> WriteResult:
-    return WriteResult(
-        a.created + b.created,
-        a.updated + b.updated,
-        a.unchanged + b.unchanged,
-        a.events_created + b.events_created,
-    )
+    return store.execution_row_ids(ids)
 
 
 def build_record(store: MetadataStore, run: LocalRun) -> RunRecord:
@@ -144,13 +127,27 @@ def record_local_run(store: MetadataStore, run: LocalRun, info: PipelineSpecInfo
     """
     if info.id != run.spec_id:
         raise BadInputError(f"run {run.run_id} ran {run.spec_id}, not {info.id}")
-    result = write_spec(store, info)
-    record = build_record(store, run)
-    result = _add(result, store.put_run(record))
-    dags = sum(1 for t in run.tasks if t.kind in ("root", "dag"))
-    if len(_dag_rows(store, run)) == dags and any(
-        t.parent is not None and "parent_dag_id" not in e.properties
-        for t, e in zip(run.tasks, record.executions, strict=True)
-    ):
-        result = _add(result, store.put_run(build_record(store, run)))
-    return result
+    first: list[RunRecord] = []  # the run as first written: is its parent_dag_id missing?
+
+    def run_unit() -> RunRecord:
+        first.append(build_record(store, run))
+        return first[0]
+
+    def dag_links() -> RunRecord | None:
+        dags = sum(1 for t in run.tasks if t.kind in ("root", "dag"))
+        if len(_dag_rows(store, run)) == dags and any(
+            t.parent is not None and "parent_dag_id" not in e.properties
+            for t, e in zip(run.tasks, first[0].executions, strict=True)
+        ):
+            return build_record(store, run)
+        return None
+
+    label = model.run_id(run.run_id)
+    return write_together(
+        store,
+        [
+            spec_unit(store, info),
+            Unit(label, label, run_unit),
+            Unit(f"{label} parent_dag_id", label, dag_links),
+        ],
+    )

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage.errors import BadInputError
-from lineage.ingest import mlmd_ids as ids
-from lineage.ingest import tfx_mlmd as tfx
-from lineage.ingest.mlmd_read import SourceReader
+from lineage.ingest.kfp_mlmd import ids, tfx
+from lineage.ingest.kfp_mlmd.read import SourceReader
 from lineage.model import (
     Artifact,
     ArtifactState,

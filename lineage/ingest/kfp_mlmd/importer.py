@@ -22,11 +22,11 @@ from typing import Any
 
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-from lineage.ingest import tfx_mlmd as tfx
-from lineage.ingest.mlmd_ids import context_id
-from lineage.ingest.mlmd_read import HighWater, SourceReader
-from lineage.ingest.mlmd_records import RecordBuilder
-from lineage.ingest.mlmd_source import MlmdSource
+from lineage.ingest.kfp_mlmd import tfx
+from lineage.ingest.kfp_mlmd.ids import context_id
+from lineage.ingest.kfp_mlmd.read import HighWater, SourceReader
+from lineage.ingest.kfp_mlmd.records import RecordBuilder
+from lineage.ingest.kfp_mlmd.source_store import MlmdSource
 from lineage.ingest.report import IngestReport
 from lineage.ingest.units import Progress, Unit, write_units
 from lineage.model import KfpType

@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from lineage.errors import BadInputError, LineageError
 from lineage.images.lineage import PodImage, image_record, pod_image_node
-from lineage.ingest.kube import api_error, read_json
+from lineage.ingest.k8s.client import api_error, read_json
 from lineage.ingest.report import IngestReport
+from lineage.ingest.units import EACH_UNIT_ALONE, Unit, write_units
 from lineage.model import Execution, ImageSource, KfpType
 from lineage.store.port import MetadataStore
 
@@ -96,11 +98,9 @@ def record_pod(store: MetadataStore, index: ExecutionIndex, pod: Pod, report: In
     except BadInputError as exc:
         report.skip(unit, f"{exc}: the runtime reports a local image id, not a registry digest")
         return True  # retrying cannot help: the runtime never reports more
-    try:
-        record = image_record(task, node, ImageSource.POD, image.image or image.image_id, store)
-        report.wrote(store.put_run(record))
-    except LineageError as exc:
-        report.fail(unit, str(exc))
+    reference = image.image or image.image_id
+    build = partial(image_record, task, node, ImageSource.POD, reference, store)
+    write_units(store, [Unit(unit, unit, build)], report, failures=EACH_UNIT_ALONE)
     return True
 
 
@@ -128,6 +128,30 @@ def list_pods(api: Any, namespace: str | None) -> tuple[list[dict[str, Any]], st
     return list(doc.get("items") or []), version
 
 
+@dataclass
+class _Follower:
+    """Records each pod event; pods left for later are retried once their task is known."""
+
+    store: MetadataStore
+    index: ExecutionIndex
+    report: IngestReport
+    on_event: Callable[[IngestReport], None] | None
+    pending: dict[tuple[str, str], Pod] = field(default_factory=dict)
+
+    def handle(self, pod: Pod) -> None:
+        key = pod_key(pod)
+        if record_pod(self.store, self.index, pod, self.report):
+            self.pending.pop(key, None)
+        else:
+            self.pending[key] = pod
+        for other_key, other in list(self.pending.items()):
+            if other_key != key and self.index.find(*pod_key(other)) is not None:
+                self.pending.pop(other_key)
+                record_pod(self.store, self.index, other, self.report)
+        if self.on_event is not None:
+            self.on_event(self.report)
+
+
 def watch_pods(
     store: MetadataStore,
     api: Any,
@@ -145,22 +169,7 @@ def watch_pods(
     from kubernetes.client.exceptions import ApiException
 
     deadline = None if seconds is None else time.monotonic() + seconds
-    index = ExecutionIndex(store)
-    pending: dict[tuple[str, str], Pod] = {}
-
-    def handle(pod: Pod) -> None:
-        key = pod_key(pod)
-        if record_pod(store, index, pod, report):
-            pending.pop(key, None)
-        else:
-            pending[key] = pod
-        for other_key, other in list(pending.items()):
-            if other_key != key and index.find(*pod_key(other)) is not None:
-                pending.pop(other_key)
-                record_pod(store, index, other, report)
-        if on_event is not None:
-            on_event(report)
-
+    handle = _Follower(store, ExecutionIndex(store), report, on_event).handle
     items, version = list_pods(api, namespace)
     for pod in items:
         handle(pod)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from lineage.errors import LineageError
-from lineage.ingest.kube import api_error, read_json
+from lineage.ingest.k8s.client import api_error, read_json
 from lineage.ingest.report import IngestReport
+from lineage.ingest.units import EACH_UNIT_ALONE, Unit, write_units
 from lineage.model import (
     SNAPSHOT_OUTPUT_KEY,
     SNAPSHOT_SOURCE_KEY,
@@ -35,7 +37,7 @@ from lineage.model import (
     artifact_id,
     snapshotting_id,
 )
-from lineage.store.port import MetadataStore
+from lineage.store.port import MetadataStore, WriteResult
 
 GROUP, VERSION = "snapshot.storage.k8s.io", "v1"
 PVC_TYPE = "lineage.PersistentVolumeClaim"  # an artifact kind: the volume a task mounted
@@ -230,20 +232,46 @@ def ingest_volumesnapshots(
     """Link task mounts to PVCs, then each ready snapshot of a mounted PVC to its PVC."""
     report = IngestReport("volumesnapshots")
     mounted: set[str] = set()
+    # The mount links are book-keeping, not units the report counts: only their failures are.
+    links = IngestReport("volumesnapshots")
+    pvcs: dict[str, list[str]] = {}  # by run id: the PVCs its tasks mounted, once written
+
+    def written(unit: Unit, _result: WriteResult) -> None:
+        mounted.update(pvcs.pop(unit.key, ()))
+
+    units = _mount_units(store, pvcs)
+    write_units(store, units, links, on_written=written, failures=EACH_UNIT_ALONE)
+    for unit, message in links.failures:
+        report.fail(unit, message)
+    units = _snapshot_units(snapshots, contents, mounted, report)
+    write_units(store, units, report, failures=EACH_UNIT_ALONE)
+    return report
+
+
+def _mount_units(store: MetadataStore, pvcs: dict[str, list[str]]) -> Iterator[Unit]:
+    """One unit per recorded run: its tasks' mounts (nothing to write when it has none)."""
+
+    def build(run: Context) -> RunRecord | None:
+        mounts = run_mounts(store, run)
+        if not mounts:
+            return None
+        pvcs[run.id] = [m.pvc.id for m in mounts]
+        return mount_record(run, mounts)
+
     token: str | None = None
     while True:
         page = store.list_contexts(type=KfpType.PIPELINE_RUN, page_size=200, page_token=token)
         for run in page.items:
-            try:
-                mounts = run_mounts(store, run)
-                if mounts:
-                    store.put_run(mount_record(run, mounts))
-                mounted.update(m.pvc.id for m in mounts)
-            except LineageError as exc:
-                report.fail(f"run {run.id} mounts", str(exc))
+            yield Unit(run.id, f"run {run.id} mounts", partial(build, run))
         token = page.next_page_token
         if token is None:
-            break
+            return
+
+
+def _snapshot_units(
+    snapshots: Iterable[Obj], contents: Iterable[Obj], mounted: set[str], report: IngestReport
+) -> Iterator[Unit]:
+    """One unit per ready snapshot of a mounted PVC; the others are skipped, with why."""
     by_name = {str((c.get("metadata") or {}).get("name")): c for c in contents}
     for vs in snapshots:
         meta, spec, status = vs.get("metadata") or {}, vs.get("spec") or {}, vs.get("status") or {}
@@ -264,11 +292,11 @@ def ingest_volumesnapshots(
         if not (content.get("status") or {}).get("snapshotHandle"):
             report.skip(unit, "its content has no snapshotHandle yet; retried later")
             continue
-        try:
-            report.wrote(store.put_run(snapshot_record(pvc, snapshot_node(vs, content))))
-        except LineageError as exc:
-            report.fail(unit, str(exc))
-    return report
+        yield Unit(unit, unit, partial(_snapshot_record_of, pvc, vs, content))
+
+
+def _snapshot_record_of(pvc: Artifact, vs: Obj, content: Obj) -> RunRecord:
+    return snapshot_record(pvc, snapshot_node(vs, content))
 
 
 def read_snapshots(api_client: Any, namespace: str | None) -> tuple[list[Obj], list[Obj]]:

@@ -34,9 +34,9 @@ from kfp.local import (
 from kfp.local import io as local_io
 
 from lineage import model
-from lineage.ingest.local_digest import digest_of
-from lineage.ingest.local_facts import ObservedArtifact, ObservedTask, TaskKind
-from lineage.ingest.local_output import OutputTail
+from lineage.ingest.kfp_local.digest import digest_of
+from lineage.ingest.kfp_local.facts import ObservedArtifact, ObservedTask, TaskKind
+from lineage.ingest.kfp_local.output import OutputTail
 from lineage.model import ExecutionState
 
 # kfp.local strips this prefix from a component name to name the task's directory.

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from lineage.ingest.api_tasks import present_properties
+from lineage.ingest.kfp_api.tasks import present_properties
 from lineage.model import Context, LineageType, PropertyValue, canonical_json, recurring_run_id
 
 

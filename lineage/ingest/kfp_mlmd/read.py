@@ -16,7 +16,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage.errors import BadInputError, StoreError
-from lineage.ingest.mlmd_source import Ghosts
+from lineage.ingest.kfp_mlmd.source_store import Ghosts
 
 T = TypeVar("T")
 _CHUNK = 500

@@ -8,10 +8,12 @@ artifact has its id.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lineage.ingest.local_facts import LocalRun, ObservedArtifact
+from lineage.ingest.kfp_local.facts import LocalRun, ObservedArtifact
+from lineage.ingest.units import Unit, write_together
 from lineage.model import Artifact, KfpType, RunRecord, merge_records
 from lineage.settings import Settings
 from lineage.snapshots.blobs import BlobStore, open_blob_store
@@ -57,7 +59,8 @@ class InputSnapshots:
         pieces = [parts.record(artifact, run_ctx) for artifact, parts in self.parts(record)]
         if not pieces:
             return WriteResult()
-        return store.put_run(merge_records(pieces))
+        label = f"{run.run_id} input snapshots"
+        return write_together(store, [Unit(label, label, partial(merge_records, pieces))])
 
     def summary(self, record: RunRecord) -> list[dict[str, Any]]:
         return [

@@ -26,9 +26,10 @@ from functools import partial
 from typing import Any
 
 from lineage.errors import BadInputError, NotFoundError
-from lineage.ingest import api_runs, api_triggers
-from lineage.ingest.api_client import KfpApiClient
-from lineage.ingest.api_tasks import spec_tasks, task_nodes
+from lineage.ingest.kfp_api import runs as api_runs
+from lineage.ingest.kfp_api import triggers as api_triggers
+from lineage.ingest.kfp_api.client import KfpApiClient
+from lineage.ingest.kfp_api.tasks import spec_tasks, task_nodes
 from lineage.ingest.report import IngestReport
 from lineage.ingest.spec import keep_stored_properties, parse_spec, pipeline_context, spec_record
 from lineage.ingest.units import Progress, Unit, write_units
@@ -40,7 +41,7 @@ from lineage.model import (
     recurring_run_id,
     run_id,
 )
-from lineage.store.port import MetadataStore
+from lineage.store.port import MetadataStore, WriteResult
 
 
 def watermark_key(endpoint: str, namespace: str | None) -> str:
@@ -118,7 +119,7 @@ class KfpApiIngest:
         self._known = len(units) + len(runs)
         self.has_records = bool(units or runs)
 
-        def written(unit: Unit) -> None:
+        def written(unit: Unit, _result: WriteResult) -> None:
             if unit.key in pending:
                 version, spec, pipeline = pending[unit.key]
                 if version:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from lineage.ingest.api_tasks import present_properties
+from lineage.ingest.kfp_api.tasks import present_properties
 from lineage.model import Context, KfpType, PropertyValue, canonical_json, run_id
 
 # States after which a run no longer changes (a retry is the exception: see the report).

@@ -243,70 +243,88 @@ def task_nodes(
     events: dict[tuple[str, str, EventType], Event] = {}
     for task in tasks:
         tid = str(task.get("task_id"))
-        kind = _kind(task)
-        attrs = task.get("type_attributes") or {}
         declared = _spec_task(spec or {}, in_spec[tid], _name(task))
-        if kind in _DAG_TYPES:
-            node_type = KfpType.DAG_EXECUTION
-        elif declared is not None and declared.get("kind") == "importer":
-            node_type = KfpType.IMPORTER_EXECUTION
-        else:
-            node_type = KfpType.CONTAINER_EXECUTION
-        props: dict[str, PropertyValue] = {
-            "display_name": str(task.get("display_name") or _name(task)),
-            "task_name": "" if kind == "ROOT" else _name(task),
-            "kfp_task_id": tid,
-            "inputs": _params(task.get("inputs")),
-            "outputs": _params(task.get("outputs")),
-        }
-        parent = str(task.get("parent_task_id") or "")
-        if parent:
-            props["parent_task"] = ids[parent]
-        index, count = _iteration(task), _int(attrs.get("iteration_count"))
-        if index is not None:
-            props["iteration_index"] = index
-        if count is not None and kind in _DAG_TYPES:
-            props["iteration_count"] = count
-        if node_type == KfpType.CONTAINER_EXECUTION:
-            image = declared.get("image") if declared is not None else None
-            if isinstance(image, str) and image:
-                props["image"] = image
-            space = str(task.get("namespace") or namespace or "")
-            if space:
-                props["namespace"] = space
-        pods = task.get("pods") or []
-        pod = next((p for p in pods if p.get("type") == "EXECUTOR"), pods[0] if pods else None)
-        if pod:
-            props["pod_name"] = str(pod.get("name") or "")
-            props["pod_uid"] = str(pod.get("uid") or "")
-        for key in ("cache_fingerprint", "create_time", "end_time", "scope_path"):
-            if task.get(key):
-                props[key] = str(task[key])
-        if task.get("error"):
-            props["error"] = dict(task["error"])
-        executions.append(
-            Execution(
-                ids[tid],
-                node_type,
-                f"run/{run}" if paths[tid] == "" else None,
-                _STATES.get(str(task.get("state") or ""), ExecutionState.UNKNOWN),
-                props,
-            )
-        )
-        for side, event_type in (("inputs", EventType.INPUT), ("outputs", EventType.OUTPUT)):
-            for io in (task.get(side) or {}).get("artifacts") or []:
-                key = str(io.get("artifact_key") or "")
-                for art in io.get("artifacts") or []:
-                    server_id = str(art.get("artifact_id") or "")
-                    uri = str(art.get("uri") or "")
-                    if server_id not in artifacts:
-                        if not uri:
-                            node_id = f"artifact:kfp/{server_id}"
-                        elif by_uri.setdefault(uri, server_id) == server_id:
-                            node_id = artifact_id(uri)
-                        else:
-                            node_id = artifact_id(uri, server_id)
-                        artifacts[server_id] = _artifact(art, node_id)
-                    ev = Event(ids[tid], artifacts[server_id].id, event_type, (key,) if key else ())
-                    events.setdefault((ev.execution, ev.artifact, event_type), ev)
+        root = f"run/{run}" if paths[tid] == "" else None
+        executions.append(_execution(task, declared, ids, root, namespace))
+        _task_events(task, ids[tid], artifacts, by_uri, events)
     return executions, list(artifacts.values()), list(events.values())
+
+
+def _execution(
+    task: Mapping[str, Any],
+    declared: Mapping[str, Any] | None,
+    ids: Mapping[str, str],
+    root: str | None,
+    namespace: str | None,
+) -> Execution:
+    """One native task as KFP's MLMD execution (``root``: the root DAG's name)."""
+    tid = str(task.get("task_id"))
+    kind = _kind(task)
+    attrs = task.get("type_attributes") or {}
+    if kind in _DAG_TYPES:
+        node_type = KfpType.DAG_EXECUTION
+    elif declared is not None and declared.get("kind") == "importer":
+        node_type = KfpType.IMPORTER_EXECUTION
+    else:
+        node_type = KfpType.CONTAINER_EXECUTION
+    props: dict[str, PropertyValue] = {
+        "display_name": str(task.get("display_name") or _name(task)),
+        "task_name": "" if kind == "ROOT" else _name(task),
+        "kfp_task_id": tid,
+        "inputs": _params(task.get("inputs")),
+        "outputs": _params(task.get("outputs")),
+    }
+    parent = str(task.get("parent_task_id") or "")
+    if parent:
+        props["parent_task"] = ids[parent]
+    index, count = _iteration(task), _int(attrs.get("iteration_count"))
+    if index is not None:
+        props["iteration_index"] = index
+    if count is not None and kind in _DAG_TYPES:
+        props["iteration_count"] = count
+    if node_type == KfpType.CONTAINER_EXECUTION:
+        image = declared.get("image") if declared is not None else None
+        if isinstance(image, str) and image:
+            props["image"] = image
+        space = str(task.get("namespace") or namespace or "")
+        if space:
+            props["namespace"] = space
+    pods = task.get("pods") or []
+    pod = next((p for p in pods if p.get("type") == "EXECUTOR"), pods[0] if pods else None)
+    if pod:
+        props["pod_name"] = str(pod.get("name") or "")
+        props["pod_uid"] = str(pod.get("uid") or "")
+    for key in ("cache_fingerprint", "create_time", "end_time", "scope_path"):
+        if task.get(key):
+            props[key] = str(task[key])
+    if task.get("error"):
+        props["error"] = dict(task["error"])
+    state = _STATES.get(str(task.get("state") or ""), ExecutionState.UNKNOWN)
+    return Execution(ids[tid], node_type, root, state, props)
+
+
+def _task_events(
+    task: Mapping[str, Any],
+    execution: str,
+    artifacts: dict[str, Artifact],
+    by_uri: dict[str, str],
+    events: dict[tuple[str, str, EventType], Event],
+) -> None:
+    """The task's input and output events, adding the artifacts they name (one node per
+    server artifact; a URI two server artifacts share keeps the first one's plain id)."""
+    for side, event_type in (("inputs", EventType.INPUT), ("outputs", EventType.OUTPUT)):
+        for io in (task.get(side) or {}).get("artifacts") or []:
+            key = str(io.get("artifact_key") or "")
+            for art in io.get("artifacts") or []:
+                server_id = str(art.get("artifact_id") or "")
+                uri = str(art.get("uri") or "")
+                if server_id not in artifacts:
+                    if not uri:
+                        node_id = f"artifact:kfp/{server_id}"
+                    elif by_uri.setdefault(uri, server_id) == server_id:
+                        node_id = artifact_id(uri)
+                    else:
+                        node_id = artifact_id(uri, server_id)
+                    artifacts[server_id] = _artifact(art, node_id)
+                ev = Event(execution, artifacts[server_id].id, event_type, (key,) if key else ())
+                events.setdefault((ev.execution, ev.artifact, event_type), ev)
