@@ -1,0 +1,235 @@
+"""Copy content-addressed inputs and snapshots from one blob store to another.
+
+A blob is named by the sha256 of its bytes, so a copy is checked by hashing it on the
+way: the target store writes under a temporary name and moves the blob into place
+only when the hash matches (``BlobStore.put_stream``). A copy cut off at any point
+leaves only temporary names, which no reader trusts, and the next run copies again
+what is missing. A blob already in the target is hashed too (unless told not to), and
+replaced when its bytes no longer match: a re-run checks every digest.
+
+Snapshot manifests are written after every blob they name, as ``snapshots.ops`` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, BinaryIO
+
+from lineage.digest import CHUNK
+from lineage.errors import BadInputError, LineageError
+from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
+from lineage.rebuild.progress import Progress, reporting
+from lineage.snapshots.blobs import BlobStore, SourceChangedError, blob_key
+from lineage.snapshots.manifest import Manifest
+from lineage.snapshots.ops import manifest_key, meta_key
+
+
+@dataclass(frozen=True, slots=True)
+class DataMigration:
+    """What one data migration did; a finished migration run again copies 0 bytes."""
+
+    source: str
+    target: str
+    blobs_copied: int
+    blobs_present: int  # in the target already, and (when verified) hashing to their name
+    blobs_replaced: int  # in the target under their name, with other bytes: copied again
+    bytes_copied: int
+    bytes_skipped: int
+    manifests_copied: int = 0
+    manifests_present: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _hex(digest: str) -> str:
+    text = digest.removeprefix("snapshot:").removeprefix("sha256:")
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise BadInputError(f"{digest!r} is not a sha256 digest")
+    return text
+
+
+class _Reporting:
+    """A read-only stream that tells the progress how far the copy has come."""
+
+    def __init__(self, inner: BinaryIO, progress: Progress) -> None:
+        self._inner = inner
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._inner.read(size)
+        self._progress.advance(len(block))
+        return block
+
+
+@dataclass
+class _Mover:
+    source: BlobStore
+    target: BlobStore
+    progress: Progress
+    verify_present: bool
+    copied: int = 0
+    present: int = 0
+    replaced: int = 0
+    bytes_copied: int = 0
+    bytes_skipped: int = 0
+    manifests_copied: int = 0
+    manifests_present: int = 0
+    _done: set[str] = field(default_factory=set)
+
+    def _target_failed(self, what: str, exc: Exception) -> LineageError:
+        return MigrationTargetError(
+            f"target store {self.target.location}: cannot write {what}: {type(exc).__name__}: {exc}"
+        )
+
+    def _held(self, key: str, sha256: str) -> int | None:
+        """The size of the target's blob when it is there (and hashes to its name)."""
+        try:
+            if not self.target.exists(key):
+                return None
+            with self.target.open(key) as handle:
+                if not self.verify_present:
+                    return _size(handle)
+                h, size = hashlib.sha256(), 0
+                while block := handle.read(CHUNK):
+                    h.update(block)
+                    size += len(block)
+        except OSError as exc:
+            raise self._target_failed(key, exc) from exc
+        if h.hexdigest() != sha256:
+            self.replaced += 1
+            return None
+        return size
+
+    def blob(self, sha256: str) -> None:
+        if sha256 in self._done:
+            return
+        key = blob_key(sha256)
+        held = self._held(key, sha256)
+        if held is not None:
+            self.present += 1
+            self.bytes_skipped += held
+            self._done.add(sha256)
+            return
+        with self.source.open(key) as handle:
+            size = _size(handle)
+            self.progress.start(sha256[:12], size)
+            try:
+                self.target.put_stream(key, _Reporting(handle, self.progress), sha256)  # type: ignore[arg-type]
+            except SourceChangedError as exc:
+                raise TamperedBlobError(
+                    f"source store {self.source.location}: blob {sha256} does not hash to "
+                    f"its name ({exc}); refusing to copy it (tampered or corrupted)"
+                ) from exc
+            except OSError as exc:
+                raise self._target_failed(key, exc) from exc
+            finally:
+                self.progress.finish()
+        self.copied += 1
+        self.bytes_copied += size
+        self._done.add(sha256)
+
+    def snapshot(self, root: str) -> None:
+        where = f"source store {self.source.location}: snapshot {root}"
+        data = self.source.get_bytes(manifest_key(root))
+        manifest = Manifest.from_json(data, where)  # checks the entries against the root
+        if manifest.root != root:
+            raise TamperedBlobError(f"{where}: the manifest names root {manifest.root}")
+        for entry in manifest.files:
+            self.blob(entry.sha256)
+        try:
+            if self._manifest_held(root):
+                self.manifests_present += 1
+                return
+            self.target.put_bytes(manifest_key(root), data)
+            if self.source.exists(meta_key(root)) and not self.target.exists(meta_key(root)):
+                self.target.put_bytes(meta_key(root), self.source.get_bytes(meta_key(root)))
+        except OSError as exc:
+            raise self._target_failed(manifest_key(root), exc) from exc
+        self.manifests_copied += 1
+
+    def _manifest_held(self, root: str) -> bool:
+        if not self.target.exists(manifest_key(root)):
+            return False
+        try:
+            Manifest.from_json(self.target.get_bytes(manifest_key(root)), "target")
+        except BadInputError:
+            return False  # damaged in the target: written again
+        return True
+
+    def result(self) -> DataMigration:
+        return DataMigration(
+            self.source.location,
+            self.target.location,
+            self.copied,
+            self.present,
+            self.replaced,
+            self.bytes_copied,
+            self.bytes_skipped,
+            self.manifests_copied,
+            self.manifests_present,
+        )
+
+
+def _size(handle: BinaryIO) -> int:
+    """Bytes left in a seekable stream, without reading them."""
+    here = handle.tell()
+    end = handle.seek(0, 2)
+    handle.seek(here)
+    return end - here
+
+
+def _probe(target: BlobStore) -> None:
+    """Fail before anything moves when the target store cannot be reached at all."""
+    try:
+        target.exists(blob_key("0" * 64))
+    except (OSError, LineageError) as exc:
+        raise MigrationTargetError(
+            f"target store {target.location} is unreachable: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _run(
+    source: BlobStore,
+    target: BlobStore,
+    verify_present: bool,
+    progress: Progress | None,
+    work: Iterator[tuple[str, str]],
+) -> DataMigration:
+    _probe(target)
+    with reporting(progress) as bar:
+        mover = _Mover(source, target, bar, verify_present)
+        for kind, name in work:
+            if kind == "blob":
+                mover.blob(name)
+            else:
+                mover.snapshot(name)
+    return mover.result()
+
+
+def migrate_blobs(
+    digests: Iterable[str],
+    source: BlobStore,
+    target: BlobStore,
+    *,
+    verify_present: bool = True,
+    progress: Progress | None = None,
+) -> DataMigration:
+    """Copy the blobs named by ``digests`` (``sha256:<hex>`` or ``<hex>``) into ``target``."""
+    names = [_hex(d) for d in digests]  # every name checked before anything moves
+    return _run(source, target, verify_present, progress, (("blob", n) for n in names))
+
+
+def migrate_snapshots(
+    snapshot_ids: Iterable[str],
+    source: BlobStore,
+    target: BlobStore,
+    *,
+    verify_present: bool = True,
+    progress: Progress | None = None,
+) -> DataMigration:
+    """Copy snapshots (``snapshot:sha256:<root>`` or the root) with every blob they hold."""
+    roots = [_hex(s) for s in snapshot_ids]
+    return _run(source, target, verify_present, progress, (("snapshot", r) for r in roots))
