@@ -12,18 +12,23 @@ Snapshot manifests are written after every blob they name, as ``snapshots.ops`` 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
-from lineage.digest import CHUNK
-from lineage.errors import BadInputError, LineageError
+from lineage.digest import CHUNK, local_path
+from lineage.errors import BadInputError, LineageError, NotFoundError
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
 from lineage.rebuild.progress import Progress, reporting
+from lineage.snapshots import ops
 from lineage.snapshots.blobs import BlobStore, SourceChangedError, blob_key
 from lineage.snapshots.manifest import Manifest
 from lineage.snapshots.ops import manifest_key, meta_key
+
+Opener = Callable[[], contextlib.AbstractContextManager[BinaryIO]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +84,7 @@ class _Mover:
     manifests_present: int = 0
     _done: set[str] = field(default_factory=set)
 
-    def _target_failed(self, what: str, exc: Exception) -> LineageError:
+    def target_failed(self, what: str, exc: Exception) -> LineageError:
         return MigrationTargetError(
             f"target store {self.target.location}: cannot write {what}: {type(exc).__name__}: {exc}"
         )
@@ -97,13 +102,18 @@ class _Mover:
                     h.update(block)
                     size += len(block)
         except OSError as exc:
-            raise self._target_failed(key, exc) from exc
+            raise self.target_failed(key, exc) from exc
         if h.hexdigest() != sha256:
             self.replaced += 1
             return None
         return size
 
     def blob(self, sha256: str) -> None:
+        where = f"source store {self.source.location}: blob {sha256}"
+        self.copy(sha256, lambda: self.source.open(blob_key(sha256)), where)
+
+    def copy(self, sha256: str, open_source: Opener, where: str) -> None:
+        """Copy what ``open_source`` yields to the target's blob ``sha256``, hashed on the way."""
         if sha256 in self._done:
             return
         key = blob_key(sha256)
@@ -113,18 +123,22 @@ class _Mover:
             self.bytes_skipped += held
             self._done.add(sha256)
             return
-        with self.source.open(key) as handle:
+        with contextlib.ExitStack() as stack:
+            try:
+                handle = stack.enter_context(open_source())
+            except FileNotFoundError as exc:
+                raise NotFoundError(f"{where}: not found") from exc
             size = _size(handle)
             self.progress.start(sha256[:12], size)
             try:
                 self.target.put_stream(key, _Reporting(handle, self.progress), sha256)  # type: ignore[arg-type]
             except SourceChangedError as exc:
                 raise TamperedBlobError(
-                    f"source store {self.source.location}: blob {sha256} does not hash to "
-                    f"its name ({exc}); refusing to copy it (tampered or corrupted)"
+                    f"{where} does not hash to its name ({exc}); "
+                    "refusing to copy it (tampered or corrupted)"
                 ) from exc
             except OSError as exc:
-                raise self._target_failed(key, exc) from exc
+                raise self.target_failed(key, exc) from exc
             finally:
                 self.progress.finish()
         self.copied += 1
@@ -140,17 +154,17 @@ class _Mover:
         for entry in manifest.files:
             self.blob(entry.sha256)
         try:
-            if self._manifest_held(root):
+            if self.manifest_held(root):
                 self.manifests_present += 1
                 return
             self.target.put_bytes(manifest_key(root), data)
             if self.source.exists(meta_key(root)) and not self.target.exists(meta_key(root)):
                 self.target.put_bytes(meta_key(root), self.source.get_bytes(meta_key(root)))
         except OSError as exc:
-            raise self._target_failed(manifest_key(root), exc) from exc
+            raise self.target_failed(manifest_key(root), exc) from exc
         self.manifests_copied += 1
 
-    def _manifest_held(self, root: str) -> bool:
+    def manifest_held(self, root: str) -> bool:
         if not self.target.exists(manifest_key(root)):
             return False
         try:
@@ -192,20 +206,16 @@ def _probe(target: BlobStore) -> None:
 
 
 def _run(
-    source: BlobStore,
+    source: BlobStore | None,
     target: BlobStore,
     verify_present: bool,
     progress: Progress | None,
-    work: Iterator[tuple[str, str]],
+    work: Callable[[_Mover], None],
 ) -> DataMigration:
     _probe(target)
     with reporting(progress) as bar:
-        mover = _Mover(source, target, bar, verify_present)
-        for kind, name in work:
-            if kind == "blob":
-                mover.blob(name)
-            else:
-                mover.snapshot(name)
+        mover = _Mover(source or target, target, bar, verify_present)
+        work(mover)
     return mover.result()
 
 
@@ -219,7 +229,12 @@ def migrate_blobs(
 ) -> DataMigration:
     """Copy the blobs named by ``digests`` (``sha256:<hex>`` or ``<hex>``) into ``target``."""
     names = [_hex(d) for d in digests]  # every name checked before anything moves
-    return _run(source, target, verify_present, progress, (("blob", n) for n in names))
+
+    def work(mover: _Mover) -> None:
+        for name in names:
+            mover.blob(name)
+
+    return _run(source, target, verify_present, progress, work)
 
 
 def migrate_snapshots(
@@ -232,4 +247,72 @@ def migrate_snapshots(
 ) -> DataMigration:
     """Copy snapshots (``snapshot:sha256:<root>`` or the root) with every blob they hold."""
     roots = [_hex(s) for s in snapshot_ids]
-    return _run(source, target, verify_present, progress, (("snapshot", r) for r in roots))
+
+    def work(mover: _Mover) -> None:
+        for root in roots:
+            mover.snapshot(root)
+
+    return _run(source, target, verify_present, progress, work)
+
+
+def migrate_inputs(
+    inputs: Iterable[tuple[str, str]],
+    target: BlobStore,
+    *,
+    verify_present: bool = True,
+    progress: Progress | None = None,
+) -> DataMigration:
+    """Copy inputs named by ``(uri, sha256)`` into ``target`` as blobs (a directory: a snapshot).
+
+    A file (a path or an fsspec URL) becomes the blob of its digest; a local directory
+    becomes the snapshot whose root is its digest, as ``content_digest`` names it.
+    """
+    pairs = [(uri, _hex(digest)) for uri, digest in inputs]
+
+    def work(mover: _Mover) -> None:
+        for uri, sha256 in pairs:
+            _input(mover, uri, sha256)
+
+    return _run(None, target, verify_present, progress, work)
+
+
+def _input(mover: _Mover, uri: str, sha256: str) -> None:
+    path = local_path(uri)
+    if path is not None and path.is_dir():
+        if mover.manifest_held(sha256):  # every blob still checked, and restored if lost
+            manifest = ops.load(mover.target, sha256)
+            for entry in manifest.files:
+                file = str(path / entry.path)
+                mover.copy(entry.sha256, functools.partial(_open_uri, file), f"input {file}")
+            mover.manifests_present += 1
+            return
+        try:
+            created = ops.create(path, mover.target)
+        except OSError as exc:
+            raise mover.target_failed(f"a snapshot of {uri}", exc) from exc
+        mover.copied += created.blobs_written
+        mover.present += created.blobs_reused
+        mover.bytes_copied += created.manifest.size
+        mover.manifests_copied += 1
+        if created.manifest.root != sha256:
+            raise TamperedBlobError(
+                f"input {uri}: the directory hashes to sha256:{created.manifest.root}, "
+                f"not sha256:{sha256}; refusing it (changed since it was recorded)"
+            )
+        return
+    mover.copy(sha256, lambda: _open_uri(uri), f"input {uri}")
+
+
+def _open_uri(uri: str) -> contextlib.AbstractContextManager[BinaryIO]:
+    path = local_path(uri)
+    try:
+        if path is not None:
+            return open(path, "rb")
+        import fsspec
+
+        opened: contextlib.AbstractContextManager[BinaryIO] = fsspec.open(uri, "rb")
+        return opened
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"input {uri}: no such file") from exc
+    except (ImportError, ValueError) as exc:
+        raise BadInputError(f"input {uri}: no filesystem for this URI: {exc}") from exc

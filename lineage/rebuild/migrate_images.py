@@ -23,11 +23,12 @@ from typing import Any
 import httpx
 
 from lineage.digest import CHUNK
-from lineage.errors import BadInputError, LineageError
+from lineage.errors import BadInputError, LineageError, NotFoundError, UnavailableError
 from lineage.images.client import (
     ACCEPT,
     INDEX_TYPES,
     DigestMismatchError,
+    RegistryAuthError,
     RegistryClient,
     check_digest,
 )
@@ -116,19 +117,30 @@ class _Copier:
 
     def _unreachable(self, ref: ImageReference, url: str, exc: Exception) -> LineageError:
         role = "target" if ref is self.target else "source"
-        return MigrationTargetError(
+        message = (
             f"image {self.source}: cannot reach the {role} registry {ref.registry} "
             f"({url}): {type(exc).__name__}: {exc}"
         )
+        return MigrationTargetError(message) if role == "target" else UnavailableError(message)
 
     def _refused(self, ref: ImageReference, what: str, response: httpx.Response) -> LineageError:
         role = "target" if ref is self.target else "source"
-        detail = response.text[:200].strip().replace("\n", " ")
+        try:
+            detail = response.read()[:200].decode(errors="replace").strip().replace("\n", " ")
+        except httpx.HTTPError:
+            detail = ""
+        status = response.status_code
         message = (
             f"image {self.source}: the {role} registry {ref.registry} refused {what} "
-            f"(HTTP {response.status_code}{': ' + detail if detail else ''})"
+            f"(HTTP {status}{': ' + detail if detail else ''})"
         )
-        return MigrationTargetError(message) if role == "target" else BadInputError(message)
+        if role == "target":
+            return MigrationTargetError(message)
+        if status == 404:
+            return NotFoundError(message)
+        if status in (401, 403):
+            return RegistryAuthError(message)
+        return UnavailableError(message)
 
     # --- manifests ---------------------------------------------------------------
 
@@ -253,7 +265,7 @@ class _Copier:
         h = hashlib.new(algorithm)
         held = b""
         read = 0
-        for chunk in chunks:
+        for chunk in self._reading(chunks):
             if held:
                 yield held
             h.update(chunk)
@@ -270,6 +282,13 @@ class _Copier:
             )
         if held:
             yield held
+
+    def _reading(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """The source's chunks; a source that drops mid-blob is named as the source."""
+        try:
+            yield from chunks
+        except httpx.HTTPError as exc:
+            raise self._unreachable(self.source, f"blob of {self.source}", exc) from exc
 
 
 def _check_reachable(client: RegistryClient, target: ImageReference, source: str) -> None:

@@ -14,10 +14,12 @@ import sys
 import uuid
 from pathlib import Path
 
+import fsspec
 import pytest
 
+from lineage.digest import content_digest
 from lineage.errors import BadInputError
-from lineage.rebuild.migrate_data import migrate_blobs, migrate_snapshots
+from lineage.rebuild.migrate_data import migrate_blobs, migrate_inputs, migrate_snapshots
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
 from lineage.snapshots import ops
 from lineage.snapshots.blobs import BlobStore, FsspecBlobStore, LocalBlobStore, blob_key
@@ -192,3 +194,51 @@ def test_a_copy_killed_mid_blob_completes_on_the_next_run(tmp_path: Path) -> Non
     assert (resumed.blobs_present, resumed.blobs_copied) == (1, 2)
     assert all(_hash(target, d) == d for d in (small, big, after))
     assert migrate_blobs([small, big, after], source, target).bytes_copied == 0
+
+
+def test_inputs_migrate_as_blobs_and_directories_as_snapshots(tmp_path: Path) -> None:
+    target = LocalBlobStore(tmp_path / "b")
+    tree = _tree(tmp_path / "tree")
+    csv = tree / "data" / "train.csv"
+    remote = f"memory://inputs-{uuid.uuid4().hex}/params.json"
+    with fsspec.open(remote, "wb") as handle:
+        handle.write(b'{"lr": 0.1}')
+    inputs = [
+        (str(csv), content_digest(str(csv)).value),
+        (remote, content_digest(remote).value),
+        (str(tree), content_digest(str(tree)).value),
+    ]
+
+    first = migrate_inputs(inputs, target)
+
+    assert first.manifests_copied == 1
+    assert _hash(target, content_digest(str(csv)).sha256) == content_digest(str(csv)).sha256
+    assert _hash(target, content_digest(remote).sha256) == content_digest(remote).sha256
+    assert ops.verify(target, content_digest(str(tree)).sha256, tree).ok
+
+    again = migrate_inputs(inputs, target)
+    assert (again.bytes_copied, again.blobs_copied, again.manifests_present) == (0, 0, 1)
+
+    # A blob of the directory lost from the target comes back, checked, on the next run.
+    model = content_digest(str(tree / "model.bin")).sha256
+    (tmp_path / "b" / blob_key(model)).unlink()
+    healed = migrate_inputs(inputs, target)
+    assert (healed.blobs_copied, healed.bytes_copied) == (1, 3 << 20)
+    assert ops.verify(target, content_digest(str(tree)).sha256, tree).ok
+
+
+def test_an_input_changed_since_it_was_recorded_is_refused(tmp_path: Path) -> None:
+    target = LocalBlobStore(tmp_path / "b")
+    tree = _tree(tmp_path / "tree")
+    csv = tree / "data" / "train.csv"
+    recorded_file, recorded_tree = content_digest(str(csv)).value, content_digest(str(tree)).value
+    csv.write_bytes(b"a,b\n9,9\n")
+
+    with pytest.raises(TamperedBlobError, match=f"input {csv} does not hash to its name"):
+        migrate_inputs([(str(csv), recorded_file)], target)
+    with pytest.raises(TamperedBlobError, match=f"input {tree}: the directory hashes to"):
+        migrate_inputs([(str(tree), recorded_tree)], target)
+    # No snapshot under the recorded name; the blobs written are each named by their bytes.
+    assert not target.exists(ops.manifest_key(recorded_tree.removeprefix("sha256:")))
+    for key in target.list("blobs/sha256/"):
+        assert _hash(target, key.rpartition("/")[2]) == key.rpartition("/")[2]

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lineage.errors import NotFoundError
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
 from lineage.rebuild.migrate_images import migrate_image
 from tests.conftest import require
@@ -241,3 +242,13 @@ def test_a_copy_killed_mid_layer_completes_on_the_next_run(
     assert f"sha256:{hashlib.sha256(raw(resumed.target)).hexdigest()}" == digest
     assert all(served_digest(b, repository, d) == d for d in blobs)
     assert migrate_image(source, b.address, insecure={a.address, b.address}).bytes_copied == 0
+
+
+def test_a_digest_the_source_lacks_is_named(registries: Registries) -> None:
+    a, b = registries
+    missing = "sha256:" + "0" * 64
+    with pytest.raises(NotFoundError, match=f"source registry {a.address} refused manifest"):
+        migrate_image(
+            f"{a.address}/team/none@{missing}", b.address, insecure={a.address, b.address}
+        )
+    assert manifest_status(b, "team/none", missing) == 404
