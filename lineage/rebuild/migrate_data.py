@@ -199,7 +199,7 @@ def _probe(target: BlobStore) -> None:
     """Fail before anything moves when the target store cannot be reached at all."""
     try:
         target.exists(blob_key("0" * 64))
-    except (OSError, LineageError) as exc:
+    except OSError as exc:  # a missing fsspec backend stays a ConfigError: nothing to retry
         raise MigrationTargetError(
             f"target store {target.location} is unreachable: {type(exc).__name__}: {exc}"
         ) from exc

@@ -21,9 +21,10 @@ from lineage.digest import content_digest
 from lineage.errors import BadInputError
 from lineage.rebuild.migrate_data import migrate_blobs, migrate_inputs, migrate_snapshots
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
+from lineage.rebuild.progress import Quiet, TerminalProgress, reporting
 from lineage.snapshots import ops
 from lineage.snapshots.blobs import BlobStore, FsspecBlobStore, LocalBlobStore, blob_key
-from tests.services import REPO_ROOT
+from tests.services import REPO_ROOT, free_port
 
 
 def _tree(root: Path) -> Path:
@@ -242,3 +243,22 @@ def test_an_input_changed_since_it_was_recorded_is_refused(tmp_path: Path) -> No
     assert not target.exists(ops.manifest_key(recorded_tree.removeprefix("sha256:")))
     for key in target.list("blobs/sha256/"):
         assert _hash(target, key.rpartition("/")[2]) == key.rpartition("/")[2]
+
+
+def test_an_unreachable_fsspec_target_is_named(tmp_path: Path) -> None:
+    source = LocalBlobStore(tmp_path / "a")
+    digest = _put(source, b"content")
+    url = f"ftp://127.0.0.1:{free_port()}/store"  # nothing listens there
+
+    with pytest.raises(MigrationTargetError, match=f"target store {url} is unreachable"):
+        migrate_blobs([digest], source, FsspecBlobStore(url))
+
+
+def test_progress_is_quiet_off_a_terminal_and_drawn_on_one() -> None:
+    with reporting(None) as progress:  # pytest captures stderr: not a terminal
+        assert isinstance(progress, Quiet)
+    bar = TerminalProgress()
+    bar.start("blob", 10)
+    bar.advance(10)
+    bar.finish()
+    bar.close()
