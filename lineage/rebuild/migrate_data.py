@@ -17,14 +17,16 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, BinaryIO
+from pathlib import Path
+from typing import Any, BinaryIO, TypeGuard
 
 from lineage.digest import CHUNK, local_path
 from lineage.errors import BadInputError, LineageError, NotFoundError
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
+from lineage.rebuild.migrate_local import copy_verified
 from lineage.rebuild.progress import Progress, reporting
 from lineage.snapshots import ops
-from lineage.snapshots.blobs import BlobStore, SourceChangedError, blob_key
+from lineage.snapshots.blobs import BlobStore, LocalBlobStore, SourceChangedError, blob_key
 from lineage.snapshots.manifest import Manifest
 from lineage.snapshots.ops import manifest_key, meta_key
 
@@ -110,10 +112,15 @@ class _Mover:
 
     def blob(self, sha256: str) -> None:
         where = f"source store {self.source.location}: blob {sha256}"
-        self.copy(sha256, lambda: self.source.open(blob_key(sha256)), where)
+        local = self.source.root / blob_key(sha256) if _is_local(self.source) else None
+        self.copy(sha256, lambda: self.source.open(blob_key(sha256)), where, local)
 
-    def copy(self, sha256: str, open_source: Opener, where: str) -> None:
-        """Copy what ``open_source`` yields to the target's blob ``sha256``, hashed on the way."""
+    def copy(self, sha256: str, open_source: Opener, where: str, local: Path | None) -> None:
+        """Copy a blob into the target, checked against ``sha256`` before it takes its name.
+
+        Between two directories on this machine (``local`` given) the kernel copies and
+        the copy is hashed; otherwise ``open_source``'s bytes are hashed as they stream.
+        """
         if sha256 in self._done:
             return
         key = blob_key(sha256)
@@ -123,6 +130,27 @@ class _Mover:
             self.bytes_skipped += held
             self._done.add(sha256)
             return
+        try:
+            if local is not None and _is_local(self.target):
+                if not local.is_file():
+                    raise NotFoundError(f"{where}: not found")
+                size = copy_verified(local, self.target.root / key, sha256, self.progress)
+            else:
+                size = self._stream(open_source, key, sha256, where)
+        except SourceChangedError as exc:
+            raise TamperedBlobError(
+                f"{where} does not hash to its name ({exc}); "
+                "refusing to copy it (tampered or corrupted)"
+            ) from exc
+        except OSError as exc:
+            raise self.target_failed(key, exc) from exc
+        finally:
+            self.progress.finish()
+        self.copied += 1
+        self.bytes_copied += size
+        self._done.add(sha256)
+
+    def _stream(self, open_source: Opener, key: str, sha256: str, where: str) -> int:
         with contextlib.ExitStack() as stack:
             try:
                 handle = stack.enter_context(open_source())
@@ -130,20 +158,8 @@ class _Mover:
                 raise NotFoundError(f"{where}: not found") from exc
             size = _size(handle)
             self.progress.start(sha256[:12], size)
-            try:
-                self.target.put_stream(key, _Reporting(handle, self.progress), sha256)  # type: ignore[arg-type]
-            except SourceChangedError as exc:
-                raise TamperedBlobError(
-                    f"{where} does not hash to its name ({exc}); "
-                    "refusing to copy it (tampered or corrupted)"
-                ) from exc
-            except OSError as exc:
-                raise self.target_failed(key, exc) from exc
-            finally:
-                self.progress.finish()
-        self.copied += 1
-        self.bytes_copied += size
-        self._done.add(sha256)
+            self.target.put_stream(key, _Reporting(handle, self.progress), sha256)  # type: ignore[arg-type]
+        return size
 
     def snapshot(self, root: str) -> None:
         where = f"source store {self.source.location}: snapshot {root}"
@@ -185,6 +201,10 @@ class _Mover:
             self.manifests_copied,
             self.manifests_present,
         )
+
+
+def _is_local(store: BlobStore) -> TypeGuard[LocalBlobStore]:
+    return isinstance(store, LocalBlobStore)
 
 
 def _size(handle: BinaryIO) -> int:
@@ -282,8 +302,9 @@ def _input(mover: _Mover, uri: str, sha256: str) -> None:
         if mover.manifest_held(sha256):  # every blob still checked, and restored if lost
             manifest = ops.load(mover.target, sha256)
             for entry in manifest.files:
-                file = str(path / entry.path)
-                mover.copy(entry.sha256, functools.partial(_open_uri, file), f"input {file}")
+                file = path / entry.path
+                opener = functools.partial(_open_uri, str(file))
+                mover.copy(entry.sha256, opener, f"input {file}", file)
             mover.manifests_present += 1
             return
         try:
@@ -300,7 +321,7 @@ def _input(mover: _Mover, uri: str, sha256: str) -> None:
                 f"not sha256:{sha256}; refusing it (changed since it was recorded)"
             )
         return
-    mover.copy(sha256, lambda: _open_uri(uri), f"input {uri}")
+    mover.copy(sha256, lambda: _open_uri(uri), f"input {uri}", path)
 
 
 def _open_uri(uri: str) -> contextlib.AbstractContextManager[BinaryIO]:
