@@ -203,6 +203,12 @@ class _Mover:
         )
 
 
+def blob_location(store: BlobStore, sha256: str) -> str:
+    """Where a migrated blob can be read: the URI an importer in the target names."""
+    key = blob_key(_hex(sha256))
+    return str(store.root / key) if _is_local(store) else f"{store.location}/{key}"
+
+
 def _is_local(store: BlobStore) -> TypeGuard[LocalBlobStore]:
     return isinstance(store, LocalBlobStore)
 

@@ -19,7 +19,12 @@ import pytest
 
 from lineage.digest import content_digest
 from lineage.errors import BadInputError
-from lineage.rebuild.migrate_data import migrate_blobs, migrate_inputs, migrate_snapshots
+from lineage.rebuild.migrate_data import (
+    blob_location,
+    migrate_blobs,
+    migrate_inputs,
+    migrate_snapshots,
+)
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
 from lineage.rebuild.progress import Quiet, TerminalProgress, reporting
 from lineage.snapshots import ops
@@ -76,6 +81,9 @@ def test_blobs_migrate_into_an_fsspec_store(tmp_path: Path) -> None:
 
     assert done.blobs_copied == 3 and done.bytes_copied == 10 + (2 << 20)
     assert all(_hash(target, d) == d for d in digests)
+    with fsspec.open(blob_location(target, digests[1]), "rb") as handle:
+        assert hashlib.sha256(handle.read()).hexdigest() == digests[1]
+    assert Path(blob_location(source, digests[1])).stat().st_size == 10
     assert migrate_blobs(digests, source, target).bytes_copied == 0
 
 
