@@ -12,7 +12,8 @@ included, as skopeo's start-up is). Both digests on B are checked against the so
 
 Data: one random blob in a local blob store. Each run copies it into an empty store,
 alternating ``cp`` followed by ``sha256sum`` of the copy with ``migrate_blobs`` (which
-hashes while it copies). The page cache is warm for both.
+copies in the kernel, as ``cp`` does, then hashes the copy), the order swapped every
+run. The page cache is warm for both, and flushed (``sync``) before every timed run.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def skopeo_digest(reference: str) -> str:
 
 
 def timed(action: Callable[[], object]) -> float:
+    # Flushed first, so neither tool pays for the write-back of the run before it.
+    os.sync()
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
@@ -115,7 +118,8 @@ def bench_data(data_mib: int, runs: int, tmp: Path) -> dict[str, list[float]]:
             done = migrate_blobs([digest], source, LocalBlobStore(target))
             assert done.bytes_copied == data_mib << 20
 
-        for name, action in (("cp + sha256sum", anchor), ("migrate_blobs", ours)):
+        order = [("cp + sha256sum", anchor), ("migrate_blobs", ours)]
+        for name, action in order if run % 2 == 0 else order[::-1]:
             times[name].append(timed(action))
             print(f"  data  {name:14s} {times[name][-1]:7.3f} s  load {os.getloadavg()[0]:.1f}")
         copy.unlink()

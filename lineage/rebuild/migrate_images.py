@@ -319,6 +319,8 @@ def migrate_image(
     rest. The target's manifest is fetched back and hashed before this returns.
     """
     ref = parse_reference(source) if isinstance(source, str) else source
+    if not target_registry or "/" in target_registry or target_registry != target_registry.strip():
+        raise BadInputError(f"target registry {target_registry!r} is not a host[:port]")
     own = client is None
     client = client or RegistryClient(insecure=insecure)
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lineage.errors import NotFoundError
+from lineage.errors import BadInputError, NotFoundError
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
 from lineage.rebuild.migrate_images import migrate_image
 from tests.conftest import require
@@ -252,3 +252,9 @@ def test_a_digest_the_source_lacks_is_named(registries: Registries) -> None:
             f"{a.address}/team/none@{missing}", b.address, insecure={a.address, b.address}
         )
     assert manifest_status(b, "team/none", missing) == 404
+
+
+@pytest.mark.parametrize("target", ["", "http://127.0.0.1:5000", "host:5000/path", " host"])
+def test_a_target_that_is_not_a_registry_host_is_refused(target: str) -> None:
+    with pytest.raises(BadInputError, match="is not a host"):
+        migrate_image(f"127.0.0.1:1/team/x@sha256:{'0' * 64}", target)
