@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -338,3 +338,27 @@ def migrate_image(
         if own:
             client.close()
     return ImageMigration(str(pinned), str(target), digest, **asdict(copier.counts))
+
+
+def migrate_images(
+    sources: Iterable[str | ImageReference],
+    target_registry: str,
+    *,
+    client: RegistryClient | None = None,
+    insecure: Collection[str] = (),
+    progress: Progress | None = None,
+) -> list[ImageMigration]:
+    """``migrate_image`` for each source in order, over one connection pool and its tokens.
+
+    Images that share layers copy each layer once: the later ones find it present.
+    """
+    own = client is None
+    client = client or RegistryClient(insecure=insecure)
+    try:
+        return [
+            migrate_image(source, target_registry, client=client, progress=progress)
+            for source in sources
+        ]
+    finally:
+        if own:
+            client.close()

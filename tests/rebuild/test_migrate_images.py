@@ -20,7 +20,7 @@ import pytest
 
 from lineage.errors import BadInputError, NotFoundError
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
-from lineage.rebuild.migrate_images import migrate_image
+from lineage.rebuild.migrate_images import migrate_image, migrate_images
 from tests.conftest import require
 from tests.rebuild.test_migrate_data import kill_after
 from tests.services import (
@@ -144,9 +144,9 @@ def test_blobs_the_target_repository_holds_are_skipped(
     repository, first = push(a, tmp_path, files, arch="amd64")
     _, second = push(a, tmp_path, files, arch="arm64", repository=repository)  # same layer
     insecure = {a.address, b.address}
-    migrate_image(f"{a.address}/{repository}@{first}", b.address, insecure=insecure)
+    sources = [f"{a.address}/{repository}@{digest}" for digest in (first, second)]
 
-    done = migrate_image(f"{a.address}/{repository}@{second}", b.address, insecure=insecure)
+    _, done = migrate_images(sources, b.address, insecure=insecure)
 
     layer = json.loads(raw(f"{a.address}/{repository}@{second}"))["layers"][0]
     assert (done.blobs_present, done.blobs_copied) == (1, 1)
@@ -206,7 +206,7 @@ def test_an_unreachable_target_registry_is_named(registries: Registries, tmp_pat
 
 CHILD = """
 import sys
-from lineage.rebuild.migrate_images import migrate_image
+from lineage.rebuild.migrate_images import migrate_image, migrate_images
 
 class Handshake:
     def start(self, name, total):
