@@ -9,9 +9,11 @@ listing ignores until the hash matches and it is renamed into place.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from lineage.rebuild.progress import Progress
 from lineage.snapshots.blobs import SourceChangedError
 
 STEP = 4 * CHUNK  # bytes per copy_file_range call: progress moves, syscalls stay few
+STALE_S = 600.0  # a temporary file untouched this long belongs to a copy that died
 _FALLBACK = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
 
 
@@ -76,6 +79,20 @@ def copy_verified(source: Path, final: Path, sha256: str, progress: Progress) ->
         if got != sha256:
             raise SourceChangedError(f"read {got}, expected {sha256}")
         os.replace(tmp, final)
+        _sweep(final)
         return final.stat().st_size
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _sweep(final: Path) -> None:
+    """Remove what killed copies of this blob left behind, now that it is in place.
+
+    A copy still running rewrites its file every moment; one untouched for STALE_S
+    seconds was cut off (kill -9, a crash) and would only hold disk space.
+    """
+    cutoff = time.time() - STALE_S
+    for leftover in final.parent.glob(f".{final.name}.tmp-*"):
+        with contextlib.suppress(FileNotFoundError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()

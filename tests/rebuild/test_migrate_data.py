@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -196,12 +197,16 @@ def test_a_copy_killed_mid_blob_completes_on_the_next_run(tmp_path: Path) -> Non
     assert seen < (24 << 20)
     # The cut-off blob exists only under a temporary name, which no reader trusts.
     assert target.list("blobs/sha256/") == [blob_key(small)]
-    assert any(".tmp-" in p.name for p in (tmp_path / "b" / "blobs" / "sha256").iterdir())
+    leftovers = [p for p in (tmp_path / "b" / "blobs" / "sha256").iterdir() if ".tmp-" in p.name]
+    assert leftovers
+    for leftover in leftovers:  # as if the copy had died long ago: swept once the blob lands
+        os.utime(leftover, (time.time() - 3600, time.time() - 3600))
 
     resumed = migrate_blobs([small, big, after], source, target)
 
     assert (resumed.blobs_present, resumed.blobs_copied) == (1, 2)
     assert all(_hash(target, d) == d for d in (small, big, after))
+    assert not any(p.exists() for p in leftovers)
     assert migrate_blobs([small, big, after], source, target).bytes_copied == 0
 
 
@@ -270,3 +275,16 @@ def test_progress_is_quiet_off_a_terminal_and_drawn_on_one() -> None:
     bar.advance(10)
     bar.finish()
     bar.close()
+
+
+def test_a_temporary_file_still_being_written_is_left_alone(tmp_path: Path) -> None:
+    source = LocalBlobStore(tmp_path / "a")
+    digest = _put(source, b"content")
+    final = tmp_path / "b" / blob_key(digest)
+    final.parent.mkdir(parents=True)
+    busy = final.with_name(f".{final.name}.tmp-another-copy")
+    busy.write_bytes(b"cont")  # a concurrent copy of the same blob, just written to
+
+    migrate_blobs([digest], source, LocalBlobStore(tmp_path / "b"))
+
+    assert busy.exists() and final.read_bytes() == b"content"
