@@ -19,9 +19,12 @@ import httpx
 import pytest
 
 from lineage.errors import BadInputError, NotFoundError
+from lineage.images.auth import DockerConfig
+from lineage.images.client import RegistryClient
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
 from lineage.rebuild.migrate_images import migrate_image, migrate_images
 from tests.conftest import require
+from tests.images.servers import TokenIssuer, TokenRegistryService, docker_config, http_server
 from tests.rebuild.test_migrate_data import kill_after
 from tests.services import (
     RegistryService,
@@ -258,3 +261,35 @@ def test_a_digest_the_source_lacks_is_named(registries: Registries) -> None:
 def test_a_target_that_is_not_a_registry_host_is_refused(target: str) -> None:
     with pytest.raises(BadInputError, match="is not a host"):
         migrate_image(f"127.0.0.1:1/team/x@sha256:{'0' * 64}", target)
+
+
+def test_a_target_behind_token_auth_receives_the_image(
+    registries: Registries, tmp_path: Path
+) -> None:
+    a, _ = registries
+    repository, digest = push(a, tmp_path, {"model": os.urandom(32 << 10)})
+    issuer = TokenIssuer()
+    with http_server(issuer.handle) as realm:
+        target = TokenRegistryService(issuer, f"{realm}/token")
+        try:
+            require("token registry", target)
+            config = docker_config(
+                tmp_path / "docker", target.address, issuer.user, issuer.password
+            )
+            with RegistryClient(
+                docker_config=DockerConfig.load(config), insecure={a.address, target.address}
+            ) as client:
+                done = migrate_image(
+                    f"{a.address}/{repository}@{digest}", target.address, client=client
+                )
+                again = migrate_image(done.source, target.address, client=client)
+            inspected = subprocess.run(
+                ["skopeo", "inspect", "--tls-verify=false", "--raw",
+                 "--creds", f"{issuer.user}:{issuer.password}", f"docker://{done.target}"],
+                capture_output=True, check=True, timeout=60,
+            ).stdout  # fmt: skip
+        finally:
+            target.close()
+    assert f"sha256:{hashlib.sha256(inspected).hexdigest()}" == digest
+    assert (done.blobs_copied, done.manifests_copied) == (2, 1)
+    assert (again.bytes_copied, again.blobs_present) == (0, 2)
