@@ -16,10 +16,10 @@ from lineage.cli import (  # noqa: F401 - importing a module registers its inges
     ingest_volumesnapshots,
     store,
 )
-from lineage.cli import query as query_cli
 from lineage.cli import run as run_cli
 from lineage.cli import serve as serve_cli
 from lineage.cli import snapshot as snapshot_cli
+from lineage.cli import walks as walks_cli
 from lineage.cli.common import handle_errors, load_settings
 
 app = typer.Typer(
@@ -34,7 +34,7 @@ app.command("run")(run_cli.run)
 app.add_typer(images_cli.app, name="images")
 app.add_typer(snapshot_cli.app, name="snapshot")
 app.add_typer(graph_cli.app, name="graph")
-query_cli.register(app)  # lineage, impact, diff, path
+walks_cli.register(app)  # lineage, impact, diff, path
 serve_cli.register(app)  # serve, query, demo, api export-schema
 
 
