@@ -16,6 +16,7 @@ from lineage.cli import (  # noqa: F401 - importing a module registers its inges
     ingest_volumesnapshots,
     store,
 )
+from lineage.cli import query as query_cli
 from lineage.cli import run as run_cli
 from lineage.cli import serve as serve_cli
 from lineage.cli import snapshot as snapshot_cli
@@ -35,7 +36,8 @@ app.add_typer(images_cli.app, name="images")
 app.add_typer(snapshot_cli.app, name="snapshot")
 app.add_typer(graph_cli.app, name="graph")
 walks_cli.register(app)  # lineage, impact, diff, path
-serve_cli.register(app)  # serve, query, demo, api export-schema
+serve_cli.register(app)  # serve, demo, api export-schema
+query_cli.register(app)  # query (GraphQL)
 
 
 def _version(value: bool) -> None:

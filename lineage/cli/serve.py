@@ -1,20 +1,18 @@
-"""``lineage serve``, ``lineage query``, ``lineage demo`` and ``lineage api export-schema``."""
+"""``lineage serve``, ``lineage api export-schema``, and the socket ``lineage demo`` serves on."""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import os
 import secrets
 import socket
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from lineage.cli.common import fail, handle_errors, load_settings, open_store
+from lineage.cli.common import api_settings, fail, handle_errors, load_settings, open_store
 from lineage.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -30,19 +28,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _api_settings() -> ApiSettings:
-    from pydantic import ValidationError
-
-    from lineage.api.config import ApiSettings
-
-    try:
-        return ApiSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"bad LINEAGE_API__ setting {where}: {first['msg']}") from exc
 
 
 def _check_bind(host: str, auth_enabled: bool) -> str:
@@ -94,7 +79,7 @@ def _serve(
 ) -> None:
     import uvicorn
 
-    limits = connection_limits(api or _api_settings())
+    limits = connection_limits(api or api_settings())
     for line in banner:
         typer.echo(line)
     if workers > 1:
@@ -128,7 +113,7 @@ def serve(
 ) -> None:
     """Serve GraphQL (with GraphiQL) at /graphql and health at /healthz."""
     settings = load_settings()
-    api = _api_settings()
+    api = api_settings()
     auth_line = _check_bind(host, api.auth_enabled)
     # The store must open before the server starts: a damaged or unreachable store is
     # then one line naming it, not uvicorn's start-up traceback (each worker opens its own).
@@ -152,51 +137,6 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _variables(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        if not sep or not name:
-            raise ConfigError(f"--var takes name=value, got {pair!r}")
-        try:
-            out[name] = json.loads(raw)  # numbers, booleans, null, quoted strings, objects
-        except ValueError:
-            out[name] = raw  # anything else is a plain string (an id, a digest)
-    return out
-
-
-def _document(text: str) -> str:
-    if not text.startswith("@"):
-        return text
-    path = Path(text[1:])
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the query file {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"the query file {path} is not UTF-8 text (byte {exc.start})") from exc
-
-
-@handle_errors
-def query(
-    document: str = typer.Argument(..., help="A GraphQL document, or @FILE to read one."),
-    var: list[str] = typer.Option([], "--var", help="A variable, name=value (repeatable)."),
-    operation: str | None = typer.Option(None, "--operation", help="The operation to run."),
-) -> None:
-    """Run a GraphQL query in-process (no server) and print {"data", "errors"} as JSON.
-
-    The request is audited as the server audits, as the local OS user."""
-    from lineage.api.local import run_query
-
-    outcome = run_query(
-        load_settings(), _api_settings(), _document(document), _variables(var), operation
-    )
-    body = {"data": outcome.body.get("data"), "errors": outcome.body.get("errors")}
-    sys.stdout.write(json.dumps(body, indent=2, sort_keys=True, default=str) + "\n")
-    if outcome.codes:
-        raise typer.Exit(1)
-
-
 @handle_errors
 def demo(
     port: int = typer.Option(8000, "--port", help="Port to serve on (loopback)."),
@@ -207,7 +147,7 @@ def demo(
     from lineage.store.connect import open_store
 
     settings = load_settings()
-    api = _api_settings()
+    api = api_settings()
     auth_line = _check_bind(host, api.auth_enabled)
     sock = bind(host, port)  # before recording: a busy port fails at once, not after it
     home = settings.home.expanduser()
@@ -251,6 +191,5 @@ def export_schema(
 
 def register(root: typer.Typer) -> None:
     root.command("serve")(serve)
-    root.command("query")(query)
     root.command("demo")(demo)
     root.add_typer(app, name="api")
