@@ -49,8 +49,8 @@ def _log(message: str) -> None:
 def open_shared(
     settings: Settings, api: ApiSettings, notice: Callable[[str], None] = _log
 ) -> Iterator[Shared]:
-    from lineage.graph.readers import open_reader
     from lineage.store.connect import open_store
+    from lineage.wiring import open_reader
 
     with ExitStack() as stack:
         store = open_store(settings)

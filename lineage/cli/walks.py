@@ -11,7 +11,6 @@ from rich.table import Table
 
 from lineage.cli.common import handle_errors, load_settings, print_json
 from lineage.errors import BadInputError, NotFoundError
-from lineage.graph.readers import Backend, open_service
 from lineage.model import NodeKind
 from lineage.query.jsonify import as_json
 from lineage.query.service import LineageService
@@ -24,6 +23,7 @@ from lineage.query.types import (
     LineageNode,
     LineageQuery,
 )
+from lineage.wiring import Backend, open_service
 
 BACKEND = typer.Option(
     Backend.AUTO, "--backend", help="auto: Neo4j when configured and up, else MLMD."
