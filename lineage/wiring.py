@@ -1,27 +1,30 @@
-"""Choosing and opening a reader: ``mlmd``, ``neo4j``, or ``auto``.
+"""The one place that opens things: the store, the lineage reader and the service, from
+settings. The CLI, the API, the demo and the benchmarks open them here, so they open
+and choose alike, and a store is opened once: the MLMD reader and the freshness check
+of ``auto`` read the very store the caller writes and reads.
 
-``auto`` answers from Neo4j when LINEAGE_NEO4J__URI is set, Neo4j answers, and its
-projection is current with the store (``lineage.graph.freshness``); otherwise from MLMD,
-saying why through ``notice``. A projection that lags the store (an ingest since the
-last ``lineage graph sync``) would answer "no lineage node" for what was just recorded,
-or leave it out of an impact, so ``auto`` never answers from one. It does not sync
-either: a question is a read, and Neo4j may be a read replica, or be synced by a job of
-its own. ``neo4j`` answers from the projection as asked, and says when it lags.
-
-The CLI and the API open readers here, so they choose the same way: a command once,
-when it opens its reader; a server for every request (``lineage.graph.auto``).
+Choosing a reader: ``mlmd``, ``neo4j``, or ``auto``. ``auto`` answers from Neo4j when
+LINEAGE_NEO4J__URI is set, Neo4j answers, and its projection is current with the store
+(``lineage.graph.freshness``); otherwise from MLMD, saying why through ``notice``. A
+projection that lags the store (an ingest since the last ``lineage graph sync``) would
+answer "no lineage node" for what was just recorded, or leave it out of an impact, so
+``auto`` never answers from one. It does not sync either: a question is a read, and
+Neo4j may be a read replica, or be synced by a job of its own. ``neo4j`` answers from
+the projection as asked, and says when it lags. A command chooses once, when it opens
+its reader; a server for every request (``lineage.graph.auto``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 
 from lineage.errors import UnavailableError
 from lineage.graph.auto import AutoReader
-from lineage.graph.connect import Graph, graph_from_settings
-from lineage.graph.freshness import Freshness, freshness
+from lineage.graph.connect import graph_from_settings
+from lineage.graph.freshness import freshness
 from lineage.graph.reader import Neo4jReader
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.port import LineageReader
@@ -40,16 +43,74 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _open_store(settings: Settings, stack: ExitStack) -> MlmdStore:
-    from lineage.store.connect import open_store
+@contextmanager
+def open_store(settings: Settings) -> Iterator[MlmdStore]:
+    """The metadata store the settings name, closed on leaving."""
+    from lineage.store.connect import open_store as connect
 
-    store = open_store(settings)
-    stack.callback(store.close)
-    return store
+    store = connect(settings)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
-def _state(graph: Graph, store: MlmdStore) -> Freshness:
-    return freshness(graph, store.mlmd, store.location)
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A store and the reader that answers over it (an MLMD reader reads this store)."""
+
+    store: MlmdStore
+    reader: LineageReader
+
+    @property
+    def service(self) -> LineageService:
+        return LineageService(self.reader)
+
+
+@contextmanager
+def open_lineage(
+    settings: Settings,
+    backend: Backend = Backend.AUTO,
+    notice: Callable[[str], None] = _quiet,
+    per_request: bool = False,
+) -> Iterator[Opened]:
+    """The store, once, and the reader to answer from. ``per_request`` (a server): with
+    ``auto``, a reader that chooses again for every request (``AutoReader.pinned``)
+    instead of once."""
+    with ExitStack() as stack:
+        store = stack.enter_context(open_store(settings))
+        yield Opened(store, _reader(settings, store, stack, backend, notice, per_request))
+
+
+def _reader(
+    settings: Settings,
+    store: MlmdStore,
+    stack: ExitStack,
+    backend: Backend,
+    notice: Callable[[str], None],
+    per_request: bool,
+) -> LineageReader:
+    if backend is Backend.MLMD or (backend is Backend.AUTO and settings.neo4j is None):
+        return MlmdReader(store)
+    graph = graph_from_settings(settings)
+    stack.callback(graph.close)
+    try:
+        state = freshness(graph, store.mlmd, store.location)
+    except UnavailableError as exc:
+        if backend is Backend.NEO4J:
+            raise
+        notice(f"{exc}; answering from MLMD instead")
+        return MlmdReader(store)
+    if backend is Backend.NEO4J:
+        if state.stale:
+            notice(f"{state.reason(graph.uri)}; answering from it as asked")
+        return Neo4jReader(graph)
+    if per_request:
+        return AutoReader(graph, store, notice)
+    if not state.stale:
+        return Neo4jReader(graph)
+    notice(f"{state.reason(graph.uri)}; answering from MLMD instead")
+    return MlmdReader(store)
 
 
 @contextmanager
@@ -59,35 +120,9 @@ def open_reader(
     notice: Callable[[str], None] = _quiet,
     per_request: bool = False,
 ) -> Iterator[LineageReader]:
-    """The reader to answer from. ``per_request`` (a server): with ``auto``, a reader
-    that chooses again for every request (``AutoReader.pinned``) instead of once."""
-    with ExitStack() as stack:
-        if backend is Backend.NEO4J or (backend is Backend.AUTO and settings.neo4j is not None):
-            graph = graph_from_settings(settings)
-            stack.callback(graph.close)
-            store = _open_store(settings, stack)
-            try:
-                state = _state(graph, store)
-            except UnavailableError as exc:
-                if backend is Backend.NEO4J:
-                    raise
-                notice(f"{exc}; answering from MLMD instead")
-            else:
-                if backend is Backend.NEO4J:
-                    if state.stale:
-                        notice(f"{state.reason(graph.uri)}; answering from it as asked")
-                    yield Neo4jReader(graph)
-                    return
-                if per_request:
-                    yield AutoReader(graph, store, notice)
-                    return
-                if not state.stale:
-                    yield Neo4jReader(graph)
-                    return
-                notice(f"{state.reason(graph.uri)}; answering from MLMD instead")
-            yield MlmdReader(store)
-            return
-        yield MlmdReader(_open_store(settings, stack))
+    """The reader alone (over a store of its own, closed with it)."""
+    with open_lineage(settings, backend, notice, per_request) as opened:
+        yield opened.reader
 
 
 def pinned(reader: LineageReader) -> LineageReader:
@@ -99,5 +134,5 @@ def pinned(reader: LineageReader) -> LineageReader:
 def open_service(
     settings: Settings, backend: Backend = Backend.AUTO, notice: Callable[[str], None] = _quiet
 ) -> Iterator[LineageService]:
-    with open_reader(settings, backend, notice) as reader:
-        yield LineageService(reader)
+    with open_lineage(settings, backend, notice) as opened:
+        yield opened.service

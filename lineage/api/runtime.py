@@ -1,7 +1,7 @@
 """Opening what the API serves from: the store, the lineage reader, the limits.
 
-Called by the app's lifespan and by ``lineage query``, never at import. The
-reader is chosen as every other face chooses it (``lineage.graph.readers``):
+Called by the app's lifespan and by ``lineage query``, never at import. The store
+and the reader are opened, once, as every other face opens them (``lineage.wiring``):
 Neo4j when configured and its projection is current with the store, MLMD otherwise;
 a server chooses again for every request.
 """
@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from typing import Any, TypeVar
 
 from lineage.api import cursors
 from lineage.api.config import ApiSettings
 from lineage.api.context import Blocking, Shared
 from lineage.api.limits import Limits
+from lineage.graph.auto import AutoReader
+from lineage.query.port import LineageReader
 from lineage.settings import GrpcStoreConfig, Settings
+
+R = TypeVar("R")
 
 
 def limits_of(api: ApiSettings) -> Limits:
@@ -45,30 +50,55 @@ def _log(message: str) -> None:
     logging.getLogger("lineage.api").warning("%s", message)
 
 
+class _Guarded(Blocking):
+    """Store calls made while holding a lock that the reader's own store calls hold too."""
+
+    def __init__(self, capacity: int, lock: AbstractContextManager[object]) -> None:
+        super().__init__(capacity)
+        self._guard = lock
+
+    async def run(self, fn: Callable[..., R], *args: Any) -> R:
+        return await super().run(self._locked, fn, *args)
+
+    def _locked(self, fn: Callable[..., R], *args: Any) -> R:
+        with self._guard:
+            return fn(*args)
+
+
+def _pools(reader: LineageReader, capacity: int) -> tuple[Blocking, Blocking]:
+    """The pools for store calls and for reader calls. The reader reads the store the
+    app reads (opened once), and one MLMD connection is not safe across threads: with
+    such a store (``capacity`` 1), an MLMD reader shares the store's one thread, and an
+    automatic reader's store lock (its freshness checks, its MLMD fallback) guards the
+    app's store calls as well."""
+    if reader.backend == "mlmd" and capacity == 1:
+        one = Blocking(1)
+        return one, one
+    if isinstance(reader, AutoReader) and capacity == 1:
+        return _Guarded(1, reader.guard(reader.fallback)), Blocking(8)
+    return Blocking(capacity), Blocking(8 if reader.backend == "neo4j" else capacity)
+
+
 @contextmanager
 def open_shared(
     settings: Settings, api: ApiSettings, notice: Callable[[str], None] = _log
 ) -> Iterator[Shared]:
-    from lineage.store.connect import open_store
-    from lineage.wiring import open_reader
+    from lineage.wiring import open_lineage
 
     with ExitStack() as stack:
-        store = open_store(settings)
-        stack.callback(store.close)
         # A server outlives any one sync: the automatic backend chooses per request.
-        reader = stack.enter_context(open_reader(settings, notice=notice, per_request=True))
-        # One MLMD connection is not safe across threads; a gRPC client and the Neo4j
-        # driver (a session per call) are.
+        opened = stack.enter_context(open_lineage(settings, notice=notice, per_request=True))
+        # A gRPC client and the Neo4j driver (a session per call) are safe across threads.
         capacity = 8 if isinstance(settings.store, GrpcStoreConfig) else 1
-        shared = Shared(
-            store=store,
-            reader=reader,
+        blocking, reader_blocking = _pools(opened.reader, capacity)
+        stack.callback(blocking.close)
+        stack.callback(reader_blocking.close)
+        yield Shared(
+            store=opened.store,
+            reader=opened.reader,
             limits=limits_of(api),
-            blocking=Blocking(capacity),
-            reader_blocking=Blocking(8 if reader.backend == "neo4j" else capacity),
+            blocking=blocking,
+            reader_blocking=reader_blocking,
             default_namespace=api.default_namespace,
             cursor_key=cursor_key_of(settings),
         )
-        stack.callback(shared.blocking.close)
-        stack.callback(shared.reader_blocking.close)
-        yield shared

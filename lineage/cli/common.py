@@ -34,13 +34,10 @@ def load_settings() -> Settings:
 
 @contextmanager
 def open_store(settings: Settings | None = None) -> Iterator[MlmdStore]:
-    from lineage.store.connect import open_store as connect
+    from lineage.wiring import open_store as opening
 
-    store = connect(settings or load_settings())
-    try:
+    with opening(settings or load_settings()) as store:
         yield store
-    finally:
-        store.close()
 
 
 def api_settings() -> ApiSettings:
