@@ -143,7 +143,7 @@ def demo(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
 ) -> None:
     """Record the example pipelines into LINEAGE_HOME (once), then serve the API."""
-    from lineage.api.demo import example_queries, record_examples
+    from lineage.examples.demo import example_queries, record_examples
     from lineage.store.connect import open_store
 
     settings = load_settings()

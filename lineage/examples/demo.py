@@ -19,7 +19,7 @@ from lineage.model import KfpType, run_id
 from lineage.store.port import MetadataStore
 
 STATE_KEY = "demo.examples"
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True, slots=True)
