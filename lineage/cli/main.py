@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lineage import __version__
+from lineage.cli import demo as demo_cli
 from lineage.cli import graph as graph_cli
 from lineage.cli import images as images_cli
 from lineage.cli import (  # noqa: F401 - importing a module registers its ingest command
@@ -36,7 +37,8 @@ app.add_typer(images_cli.app, name="images")
 app.add_typer(snapshot_cli.app, name="snapshot")
 app.add_typer(graph_cli.app, name="graph")
 walks_cli.register(app)  # lineage, impact, diff, path
-serve_cli.register(app)  # serve, demo, api export-schema
+serve_cli.register(app)  # serve, api export-schema
+demo_cli.register(app)  # demo
 query_cli.register(app)  # query (GraphQL)
 
 

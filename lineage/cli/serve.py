@@ -30,7 +30,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _check_bind(host: str, auth_enabled: bool) -> str:
+def check_bind(host: str, auth_enabled: bool) -> str:
     """With no auth, only this machine may connect: refuse any other address."""
     if auth_enabled:
         return "auth: bearer tokens required"
@@ -74,7 +74,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(
+def serve_on(
     sock: socket.socket, workers: int, banner: list[str], api: ApiSettings | None = None
 ) -> None:
     import uvicorn
@@ -114,14 +114,14 @@ def serve(
     """Serve GraphQL (with GraphiQL) at /graphql and health at /healthz."""
     settings = load_settings()
     api = api_settings()
-    auth_line = _check_bind(host, api.auth_enabled)
+    auth_line = check_bind(host, api.auth_enabled)
     # The store must open before the server starts: a damaged or unreachable store is
     # then one line naming it, not uvicorn's start-up traceback (each worker opens its own).
     with open_store(settings):
         pass
     sock = bind(host, port)
-    url = f"http://{_url_host(host)}:{port}/graphql"
-    _serve(
+    url = f"http://{url_host(host)}:{port}/graphql"
+    serve_on(
         sock,
         workers,
         [
@@ -133,45 +133,8 @@ def serve(
     )
 
 
-def _url_host(host: str) -> str:
+def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-@handle_errors
-def demo(
-    port: int = typer.Option(8000, "--port", help="Port to serve on (loopback)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-) -> None:
-    """Record the example pipelines into LINEAGE_HOME (once), then serve the API."""
-    from lineage.examples.demo import example_queries, record_examples
-    from lineage.store.connect import open_store
-
-    settings = load_settings()
-    api = api_settings()
-    auth_line = _check_bind(host, api.auth_enabled)
-    sock = bind(host, port)  # before recording: a busy port fails at once, not after it
-    home = settings.home.expanduser()
-    store = open_store(settings)
-    # kfp.local narrates every task at length; keep it in a file and print one line each.
-    log_path = home / "demo" / "kfp-local.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with log_path.open("a", encoding="utf-8") as log:
-            done = record_examples(store, home, log, lambda m: typer.echo(m, err=True))
-        queries = example_queries(store, done.runs)
-    finally:
-        store.close()
-    if done.recorded_now:
-        typer.echo(f"kfp.local's output is in {log_path}", err=True)
-    if done.recorded_now:
-        typer.echo(f"recorded {done.recorded_now} example runs into {home}")
-    else:
-        typer.echo(f"the {len(done.runs)} example runs are already in {home}: nothing to record")
-    url = f"http://{_url_host(host)}:{port}/graphql"
-    banner = [f"GraphiQL: {url}", auth_line, "", "Try:"]
-    for title, text in queries:
-        banner += [f"  # {title}", f"  {text}", ""]
-    _serve(sock, 1, banner, api)
 
 
 @app.command("export-schema")
@@ -191,5 +154,4 @@ def export_schema(
 
 def register(root: typer.Typer) -> None:
     root.command("serve")(serve)
-    root.command("demo")(demo)
     root.add_typer(app, name="api")
