@@ -31,6 +31,7 @@ from lineage.api.execute import Outcome, execute, operation_name
 from lineage.api.graphiql import GRAPHIQL_STATIC, graphiql_page, graphiql_static
 from lineage.api.runtime import limits_of, open_shared
 from lineage.api.schema import LineageSchema, build_schema
+from lineage.api.transport import AUDIT_STATE
 from lineage.errors import LineageError
 from lineage.settings import Settings
 
@@ -67,7 +68,7 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
             if state.shared is None:
                 opened = open_shared(settings, api)
@@ -86,7 +87,8 @@ def create_app(
             # collection under load scans only what requests made, not the whole heap.
             gc.collect()
             gc.freeze()
-            yield
+            # The connection layer audits what it refuses into the same log.
+            yield {AUDIT_STATE: state.audit}
 
     app = FastAPI(title="kfp-lineage", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.lineage = state

@@ -44,7 +44,8 @@ def check_bind(host: str, auth_enabled: bool) -> str:
 
 def connection_limits(api: ApiSettings) -> dict[str, Any]:
     """uvicorn's bounds on slow and numerous clients, from the settings: the header
-    deadline (our protocol), idle keep-alive and connections at once."""
+    deadline and connections at once (both applied, and audited, by our protocol) and
+    idle keep-alive."""
     from lineage.api.transport import HeaderDeadlineProtocol
 
     return {
