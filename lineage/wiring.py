@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from lineage.errors import UnavailableError
 from lineage.graph.auto import AutoReader
-from lineage.graph.connect import graph_from_settings
+from lineage.graph.connect import Graph, graph_from_settings
 from lineage.graph.freshness import freshness
 from lineage.graph.reader import Neo4jReader
 from lineage.query.mlmd_reader import MlmdReader
@@ -53,6 +53,16 @@ def open_store(settings: Settings) -> Iterator[MlmdStore]:
         yield store
     finally:
         store.close()
+
+
+@contextmanager
+def open_graph(settings: Settings) -> Iterator[Graph]:
+    """The Neo4j projection the settings name (a ConfigError when none is), closed on leaving."""
+    graph = graph_from_settings(settings)
+    try:
+        yield graph
+    finally:
+        graph.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +102,7 @@ def _reader(
 ) -> LineageReader:
     if backend is Backend.MLMD or (backend is Backend.AUTO and settings.neo4j is None):
         return MlmdReader(store)
-    graph = graph_from_settings(settings)
-    stack.callback(graph.close)
+    graph = stack.enter_context(open_graph(settings))
     try:
         state = freshness(graph, store.mlmd, store.location)
     except UnavailableError as exc:
