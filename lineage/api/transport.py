@@ -12,7 +12,8 @@ uvicorn's own ``limit_concurrency`` answers 503 without the app seeing the reque
 the refusal would leave no audit line. The protocol applies the same bound itself and
 answers the 503 after writing its line. A connection closed by the header deadline has
 no request to audit: it leaves one line for the connection, with its peer, the bytes it
-sent and why it was closed, written before it is closed. Both go to the app's audit log
+sent and why it was closed, written before it is closed; so does what is not HTTP at
+all, before uvicorn's 400. Both go to the app's audit log
 (which the app's lifespan hands over as ``AUDIT_STATE``); an app that audits nothing
 gets no line here either.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -80,23 +82,41 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._header_deadline = None
         if self.transport.is_closing():
             return
-        audit = self._audit()
         # An idle kept-alive connection that sent nothing since its last answer asked
         # nothing: its requests have their lines already.
-        if audit is None or (self._answered and not self._received):
+        if self._answered and not self._received:
             self.transport.close()
             return
-        facts = {
-            "reason": f"the request line and headers did not arrive within {seconds:g} s",
-            "bytes_received": self._received,
-            "peer": self._address(),
-        }
-        elapsed_ms = (time.perf_counter() - self._since) * 1000
-        self.transport.pause_reading()  # closing: nothing more is read while the line is written
-        self._closing = asyncio.ensure_future(self._close_audited(audit, facts, elapsed_ms))
+        reason = f"the request line and headers did not arrive within {seconds:g} s"
+        self._audit_then(reason, self.transport.close)
 
-    async def _close_audited(
-        self, audit: AuditLog, facts: dict[str, Any], elapsed_ms: float
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's 400 for what is not HTTP, after the connection's audit line."""
+        send = super().send_400_response
+        self._audit_then(f"a malformed HTTP request: {msg}", lambda: send(msg))
+
+    def _audit_then(self, reason: str, then: Callable[[], None]) -> None:
+        """A line for this connection (``BAD_REQUEST``), then ``then`` (the answer or the close)."""
+        audit = self._audit()
+        if audit is None:
+            then()
+            return
+        if self._closing is not None:
+            return  # the connection's line is being written: one line, one ending
+        self.transport.pause_reading()  # ending: nothing more is read while the line is written
+        facts = self._facts(reason)
+        elapsed_ms = (time.perf_counter() - self._since) * 1000
+        self._closing = asyncio.ensure_future(self._record_then(audit, facts, elapsed_ms, then))
+
+    def _facts(self, reason: str) -> dict[str, Any]:
+        return {"reason": reason, "bytes_received": self._received, "peer": self._address()}
+
+    async def _record_then(
+        self,
+        audit: AuditLog,
+        facts: dict[str, Any],
+        elapsed_ms: float,
+        then: Callable[[], None],
     ) -> None:
         try:
             await audit.record(
@@ -110,7 +130,8 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
                 {"connection": facts},
             )
         finally:
-            self.transport.close()
+            if not self.transport.is_closing():
+                then()
 
     def _over_capacity(self) -> bool:
         limit = self.capacity
@@ -122,11 +143,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         """uvicorn's 503, after the request's audit line."""
         audit = self._audit()
         if audit is not None:
-            facts = {
-                "reason": f"over the bound of {self.capacity} connections at once",
-                "bytes_received": self._received,
-                "peer": self._address(),
-            }
+            facts = self._facts(f"over the bound of {self.capacity} connections at once")
             await audit.record(
                 None,
                 None,

@@ -1,6 +1,7 @@
 """What the connection layer refuses is audited like any request: a 503 past the bound on
 connections, and a connection closed by the header deadline, each leave one line in the
-audit log before the client hears of it (a live ``lineage serve``)."""
+audit log before the client hears of it, and so does what is not HTTP at all (a live
+``lineage serve``)."""
 
 from __future__ import annotations
 
@@ -123,3 +124,18 @@ def test_a_connection_closed_by_the_header_deadline_leaves_one_line(tmp_path: Pa
         assert "did not arrive within 1 s" in line["connection"]["reason"]
         assert line["connection"]["peer"].startswith("127.0.0.1:")
         assert line["document"] is None and line["identity"] is None
+
+
+def test_what_is_not_http_is_answered_400_after_its_line(tmp_path: Path) -> None:
+    with serving(tmp_path) as (url, audit):
+        garbage = b"\x16\x03\x01 NOT HTTP AT ALL\r\n\r\n"  # e.g. TLS spoken to plain HTTP
+        sock = _connect(url)
+        sock.sendall(garbage)
+        answer = _wait_closed(sock)
+        assert answer.startswith(b"HTTP/1.1 400"), answer
+        lines = [line for line in _lines(audit) if "connection" in line]
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert line["errors"] == ["BAD_REQUEST"] and line["client"] == "127.0.0.1"
+    assert line["connection"]["reason"].startswith("a malformed HTTP request")
+    assert line["connection"]["bytes_received"] == len(garbage)
