@@ -44,7 +44,6 @@ import gen  # noqa: E402
 import httpx  # noqa: E402
 
 from lineage.model import EdgeKind  # noqa: E402
-from lineage.query.mlmd_reader import MlmdReader  # noqa: E402
 from lineage.query.port import Expansion, Reach  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
 from lineage.query.types import (  # noqa: E402
@@ -53,7 +52,9 @@ from lineage.query.types import (  # noqa: E402
     LineageNode,
     LineageQuery,
 )
+from lineage.settings import Settings  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
+from lineage.wiring import Backend, open_lineage  # noqa: E402
 from tests.services import free_port  # noqa: E402
 
 LINEAGE = str(Path(sys.executable).with_name("lineage"))
@@ -253,8 +254,7 @@ def serving_in_process(home: Path, reader: MemoryReader) -> Iterator[str]:
 
     from lineage.api.config import ApiSettings
     from lineage.api.http.app import create_app
-    from lineage.api.runtime import open_shared
-    from lineage.settings import Settings
+    from lineage.api.http.runtime import open_shared
 
     settings = Settings(home=home)
     with open_shared(settings, ApiSettings()) as shared:
@@ -361,13 +361,11 @@ def main() -> None:
     hub = gen.hub().id
     query = LineageQuery(start=hub, direction=Direction.DOWNSTREAM, depth=30, limit=NODES)
 
-    store = open_sqlite(home / "mlmd.sqlite")
-    service = LineageService(MlmdReader(store.mlmd))
-    with serving(home, 1) as url:
+    with open_lineage(Settings(home=home), Backend.MLMD) as opened, serving(home, 1) as url:
+        service = opened.service
         direct, answer, http, size, parse = served(
             lambda: service.lineage(query), url, hub, args.samples
         )
-    store.close()
     assert len(answer.nodes) == NODES
     print(f"MLMD reader: direct {direct * 1000:.0f} ms, HTTP {http * 1000:.0f} ms", flush=True)
 

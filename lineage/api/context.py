@@ -24,7 +24,6 @@ from strawberry.dataloader import DataLoader
 from lineage.api.guards import cursors
 from lineage.api.guards.auth import Principal
 from lineage.api.guards.limits import Limits
-from lineage.graph.readers import pinned
 from lineage.model import Artifact, Context, EdgeKind, Event, Execution, RunRecord
 from lineage.query.port import LineageReader
 from lineage.query.service import LineageService
@@ -32,6 +31,7 @@ from lineage.query.types import Direction
 from lineage.services.catalog import Catalog
 from lineage.services.scope import ScopedReader, Visibility
 from lineage.store.port import MetadataStore, Stamp
+from lineage.wiring import pinned
 
 R = TypeVar("R")
 

@@ -16,7 +16,7 @@ from lineage.api.config import ApiSettings
 from lineage.api.guards.audit import AuditLog, audit_path
 from lineage.api.guards.auth import local_user
 from lineage.api.http.execute import Outcome, execute, operation_name
-from lineage.api.runtime import limits_of, open_shared
+from lineage.api.http.runtime import limits_of, open_shared
 from lineage.api.schema import build_schema
 from lineage.settings import Settings
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +15,9 @@ from pydantic import ValidationError
 from lineage.errors import ConfigError, LineageError
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
+
+if TYPE_CHECKING:
+    from lineage.api.config import ApiSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,13 +34,21 @@ def load_settings() -> Settings:
 
 @contextmanager
 def open_store(settings: Settings | None = None) -> Iterator[MlmdStore]:
-    from lineage.store.connect import open_store as connect
+    from lineage.wiring import open_store as opening
 
-    store = connect(settings or load_settings())
-    try:
+    with opening(settings or load_settings()) as store:
         yield store
-    finally:
-        store.close()
+
+
+def api_settings() -> ApiSettings:
+    from lineage.api.config import ApiSettings
+
+    try:
+        return ApiSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"bad LINEAGE_API__ setting {where}: {first['msg']}") from exc
 
 
 def print_json(value: Any) -> None:

@@ -12,8 +12,9 @@ import typer
 
 from lineage.cli.common import handle_errors, load_settings, open_store, print_json
 from lineage.errors import LineageError
-from lineage.graph.connect import Graph, graph_from_settings
+from lineage.graph.connect import Graph
 from lineage.query.mlmd_rows import MlmdRows, rows_for
+from lineage.wiring import open_graph
 
 if TYPE_CHECKING:
     from lineage.graph.sync import SyncReport
@@ -46,7 +47,6 @@ def sync_cmd(
     from lineage.graph.sync import sync
 
     settings = load_settings()
-    graph = graph_from_settings(settings)
 
     def show(report: SyncReport) -> None:
         if as_json:
@@ -54,14 +54,11 @@ def sync_cmd(
         else:
             typer.echo(report.summary())
 
-    try:
-        with open_store(settings) as store:
-            if full or not follow:
-                show(sync(graph, rows_for(store), store.location, full=full))
-            if follow:
-                _follow(graph, rows_for(store), store.location, interval, show)
-    finally:
-        graph.close()
+    with open_graph(settings) as graph, open_store(settings) as store:
+        if full or not follow:
+            show(sync(graph, rows_for(store), store.location, full=full))
+        if follow:
+            _follow(graph, rows_for(store), store.location, interval, show)
 
 
 def _follow(
@@ -109,12 +106,8 @@ def verify_cmd(
     from lineage.graph.verify import verify
 
     settings = load_settings()
-    graph = graph_from_settings(settings)
-    try:
-        with open_store(settings) as store:
-            report = verify(graph, rows_for(store), sample=sample)
-    finally:
-        graph.close()
+    with open_graph(settings) as graph, open_store(settings) as store:
+        report = verify(graph, rows_for(store), sample=sample)
     if as_json:
         print_json(report.as_dict())
     else:

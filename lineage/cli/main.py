@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lineage import __version__
+from lineage.cli import demo as demo_cli
 from lineage.cli import graph as graph_cli
 from lineage.cli import images as images_cli
 from lineage.cli import (  # noqa: F401 - importing a module registers its ingest command
@@ -20,6 +21,7 @@ from lineage.cli import query as query_cli
 from lineage.cli import run as run_cli
 from lineage.cli import serve as serve_cli
 from lineage.cli import snapshot as snapshot_cli
+from lineage.cli import walks as walks_cli
 from lineage.cli.common import handle_errors, load_settings
 
 app = typer.Typer(
@@ -34,8 +36,10 @@ app.command("run")(run_cli.run)
 app.add_typer(images_cli.app, name="images")
 app.add_typer(snapshot_cli.app, name="snapshot")
 app.add_typer(graph_cli.app, name="graph")
-query_cli.register(app)  # lineage, impact, diff, path
-serve_cli.register(app)  # serve, query, demo, api export-schema
+walks_cli.register(app)  # lineage, impact, diff, path
+serve_cli.register(app)  # serve, api export-schema
+demo_cli.register(app)  # demo
+query_cli.register(app)  # query (GraphQL)
 
 
 def _version(value: bool) -> None:

@@ -28,29 +28,23 @@ def run(
     ),
 ) -> None:
     """Compile and run a pipeline with kfp.local, and record it as the KFP backend would."""
-    from lineage.ingest.kfp_local.load import compile_pipeline, parse_arguments, split_target
+    from lineage.ingest.kfp_local.load import split_target
     from lineage.ingest.kfp_local.record import summarize
-    from lineage.ingest.kfp_local.run import (
-        build_record,
-        check_runnable,
-        record_local_run,
-        run_pipeline,
-    )
+    from lineage.ingest.kfp_local.run import build_record
+    from lineage.ingest.kfp_local.sequence import prepare, run_and_record
     from lineage.ingest.kfp_local.snapshots import InputSnapshots
 
     settings = load_settings()
-    path, attribute = split_target(target)
-    compiled = compile_pipeline(path, attribute)
-    arguments = parse_arguments(compiled.spec, arg)
-    check_runnable(compiled)
+    prepared = prepare(*split_target(target), arg)
     root = pipeline_root or settings.home.expanduser() / "local_outputs"
     report = IngestReport(source="kfp.local")
     with open_store(settings) as store:  # opened first: a bad store fails before anything runs
         # With --json, stdout carries the JSON alone; kfp.local's logs go to stderr.
         taker = InputSnapshots(settings) if snapshot_inputs else None
         log = sys.stderr if as_json else sys.stdout
-        local_run = run_pipeline(compiled, arguments, root, log, taker.take if taker else None)
-        report.wrote(record_local_run(store, local_run, compiled.info))
+        done = run_and_record(store, prepared, root, log, taker.take if taker else None)
+        local_run = done.run
+        report.wrote(done.written)
         record = build_record(store, local_run)
         if taker is not None:
             report.wrote(taker.record(store, local_run, record))

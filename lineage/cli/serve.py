@@ -1,20 +1,18 @@
-"""``lineage serve``, ``lineage query``, ``lineage demo`` and ``lineage api export-schema``."""
+"""``lineage serve``, ``lineage api export-schema``, and the socket ``lineage demo`` serves on."""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import os
 import secrets
 import socket
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from lineage.cli.common import fail, handle_errors, load_settings, open_store
+from lineage.cli.common import api_settings, fail, handle_errors, load_settings, open_store
 from lineage.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -32,20 +30,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _api_settings() -> ApiSettings:
-    from pydantic import ValidationError
-
-    from lineage.api.config import ApiSettings
-
-    try:
-        return ApiSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"bad LINEAGE_API__ setting {where}: {first['msg']}") from exc
-
-
-def _check_bind(host: str, auth_enabled: bool) -> str:
+def check_bind(host: str, auth_enabled: bool) -> str:
     """With no auth, only this machine may connect: refuse any other address."""
     if auth_enabled:
         return "auth: bearer tokens required"
@@ -59,8 +44,9 @@ def _check_bind(host: str, auth_enabled: bool) -> str:
 
 def connection_limits(api: ApiSettings) -> dict[str, Any]:
     """uvicorn's bounds on slow and numerous clients, from the settings: the header
-    deadline (our protocol), idle keep-alive and connections at once."""
-    from lineage.api.transport import HeaderDeadlineProtocol
+    deadline and connections at once (both applied, and audited, by our protocol) and
+    idle keep-alive."""
+    from lineage.api.http.transport import HeaderDeadlineProtocol
 
     return {
         "http": HeaderDeadlineProtocol,
@@ -89,12 +75,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(
+def serve_on(
     sock: socket.socket, workers: int, banner: list[str], api: ApiSettings | None = None
 ) -> None:
     import uvicorn
 
-    limits = connection_limits(api or _api_settings())
+    limits = connection_limits(api or api_settings())
     for line in banner:
         typer.echo(line)
     if workers > 1:
@@ -128,15 +114,15 @@ def serve(
 ) -> None:
     """Serve GraphQL (with GraphiQL) at /graphql and health at /healthz."""
     settings = load_settings()
-    api = _api_settings()
-    auth_line = _check_bind(host, api.auth_enabled)
+    api = api_settings()
+    auth_line = check_bind(host, api.auth_enabled)
     # The store must open before the server starts: a damaged or unreachable store is
     # then one line naming it, not uvicorn's start-up traceback (each worker opens its own).
     with open_store(settings):
         pass
     sock = bind(host, port)
-    url = f"http://{_url_host(host)}:{port}/graphql"
-    _serve(
+    url = f"http://{url_host(host)}:{port}/graphql"
+    serve_on(
         sock,
         workers,
         [
@@ -148,90 +134,8 @@ def serve(
     )
 
 
-def _url_host(host: str) -> str:
+def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _variables(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        if not sep or not name:
-            raise ConfigError(f"--var takes name=value, got {pair!r}")
-        try:
-            out[name] = json.loads(raw)  # numbers, booleans, null, quoted strings, objects
-        except ValueError:
-            out[name] = raw  # anything else is a plain string (an id, a digest)
-    return out
-
-
-def _document(text: str) -> str:
-    if not text.startswith("@"):
-        return text
-    path = Path(text[1:])
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the query file {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"the query file {path} is not UTF-8 text (byte {exc.start})") from exc
-
-
-@handle_errors
-def query(
-    document: str = typer.Argument(..., help="A GraphQL document, or @FILE to read one."),
-    var: list[str] = typer.Option([], "--var", help="A variable, name=value (repeatable)."),
-    operation: str | None = typer.Option(None, "--operation", help="The operation to run."),
-) -> None:
-    """Run a GraphQL query in-process (no server) and print {"data", "errors"} as JSON.
-
-    The request is audited as the server audits, as the local OS user."""
-    from lineage.api.local import run_query
-
-    outcome = run_query(
-        load_settings(), _api_settings(), _document(document), _variables(var), operation
-    )
-    body = {"data": outcome.body.get("data"), "errors": outcome.body.get("errors")}
-    sys.stdout.write(json.dumps(body, indent=2, sort_keys=True, default=str) + "\n")
-    if outcome.codes:
-        raise typer.Exit(1)
-
-
-@handle_errors
-def demo(
-    port: int = typer.Option(8000, "--port", help="Port to serve on (loopback)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-) -> None:
-    """Record the example pipelines into LINEAGE_HOME (once), then serve the API."""
-    from lineage.api.demo import example_queries, record_examples
-    from lineage.store.connect import open_store
-
-    settings = load_settings()
-    api = _api_settings()
-    auth_line = _check_bind(host, api.auth_enabled)
-    sock = bind(host, port)  # before recording: a busy port fails at once, not after it
-    home = settings.home.expanduser()
-    store = open_store(settings)
-    # kfp.local narrates every task at length; keep it in a file and print one line each.
-    log_path = home / "demo" / "kfp-local.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with log_path.open("a", encoding="utf-8") as log:
-            done = record_examples(store, home, log, lambda m: typer.echo(m, err=True))
-        queries = example_queries(store, done.runs)
-    finally:
-        store.close()
-    if done.recorded_now:
-        typer.echo(f"kfp.local's output is in {log_path}", err=True)
-    if done.recorded_now:
-        typer.echo(f"recorded {done.recorded_now} example runs into {home}")
-    else:
-        typer.echo(f"the {len(done.runs)} example runs are already in {home}: nothing to record")
-    url = f"http://{_url_host(host)}:{port}/graphql"
-    banner = [f"GraphiQL: {url}", auth_line, "", "Try:"]
-    for title, text in queries:
-        banner += [f"  # {title}", f"  {text}", ""]
-    _serve(sock, 1, banner, api)
 
 
 @app.command("export-schema")
@@ -251,6 +155,4 @@ def export_schema(
 
 def register(root: typer.Typer) -> None:
     root.command("serve")(serve)
-    root.command("query")(query)
-    root.command("demo")(demo)
     root.add_typer(app, name="api")

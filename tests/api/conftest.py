@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
 from lineage.api.http.app import create_app
-from lineage.api.runtime import open_shared
+from lineage.api.http.runtime import open_shared
 from lineage.settings import Settings
 from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from lineage.api.demo import STATE_KEY, record_examples
 from lineage.cli.main import app
+from lineage.examples.demo import STATE_KEY, record_examples
 from lineage.store.connect import open_sqlite
 from tests.api.conftest import BOOK, wait_healthy
 from tests.api.world import World, model_of

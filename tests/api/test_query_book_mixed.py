@@ -22,14 +22,14 @@ from graphql import NonNullTypeNode, OperationDefinitionNode, parse
 from lineage.api.config import ApiSettings
 from lineage.api.context import Blocking, Shared
 from lineage.api.http.app import create_app
-from lineage.api.runtime import limits_of
+from lineage.api.http.runtime import limits_of
 from lineage.graph.connect import Graph
-from lineage.graph.readers import Backend, open_reader
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
 from lineage.query.mlmd_rows import rows_for
 from lineage.settings import Neo4jConfig, Settings
 from lineage.store.connect import open_sqlite, open_store
+from lineage.wiring import Backend, open_reader
 from tests.api.conftest import BOOK, gql
 from tests.api.mixed_world import IMAGE, TFX_PIPELINE, Mixed, build_mixed
 from tests.conftest import require

@@ -19,7 +19,7 @@ from lineage import model
 from lineage.api.config import ApiSettings
 from lineage.api.context import Blocking, Shared
 from lineage.api.http.app import create_app
-from lineage.api.runtime import open_shared
+from lineage.api.http.runtime import open_shared
 from lineage.model import Context, Execution, ExecutionState, KfpType, RunRecord
 from lineage.settings import Settings
 from lineage.store.connect import open_sqlite

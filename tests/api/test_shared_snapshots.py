@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from lineage import model
 from lineage.api.config import ApiSettings
 from lineage.api.http.app import create_app
-from lineage.api.runtime import open_shared
+from lineage.api.http.runtime import open_shared
 from lineage.model import (
     Artifact,
     Context,

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from lineage.api.config import ApiSettings
 from lineage.api.context import Shared
 from lineage.api.http.app import create_app
-from lineage.api.transport import HeaderDeadlineProtocol
+from lineage.api.http.transport import HeaderDeadlineProtocol
 from lineage.cli.serve import connection_limits
 from lineage.settings import Settings
 from tests.api.live import WAIT_S, serving

@@ -23,11 +23,10 @@ from lineage import model
 from lineage.api.config import ApiSettings
 from lineage.api.guards.auth import LOCAL
 from lineage.api.http.execute import execute
-from lineage.api.runtime import open_shared
+from lineage.api.http.runtime import open_shared
 from lineage.api.schema import build_schema
 from lineage.cli.main import app
 from lineage.graph.connect import Graph
-from lineage.graph.readers import pinned
 from lineage.graph.sync import sync
 from lineage.model import (
     Artifact,
@@ -43,6 +42,7 @@ from lineage.query.mlmd_rows import rows_for
 from lineage.settings import Neo4jConfig, Settings
 from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore
+from lineage.wiring import pinned
 from tests.services import Neo4jService
 
 

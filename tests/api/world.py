@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lineage import model
-from lineage.api.demo import record_examples
+from lineage.examples.demo import record_examples
 from lineage.images.lineage import image_node, image_record
 from lineage.images.reference import parse_reference
 from lineage.model import (

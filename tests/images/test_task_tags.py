@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from lineage.api.config import ApiSettings
 from lineage.api.http.app import create_app
-from lineage.api.runtime import open_shared
+from lineage.api.http.runtime import open_shared
 from lineage.ingest.k8s.pods import ingest_pods
 from lineage.ingest.report import IngestReport
 from lineage.model import Context, Execution, KfpType, RunRecord, image_id

@@ -14,7 +14,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from lineage.api.config import ApiSettings
 from lineage.api.http.app import create_app
-from lineage.api.runtime import open_shared
+from lineage.api.http.runtime import open_shared
 from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync

@@ -115,13 +115,24 @@ class AuditLog:
         codes: Iterable[str],
         client: str | None,
         elapsed_ms: float,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         """Hands the line to the writer; ``principal`` may be an identity already made
-        (a refused token's)."""
+        (a refused token's); ``extra`` adds fields (a refused connection's)."""
         if self._thread is None:
             self.open()
         self._queue.put(
-            entry(principal, operation, variables, document, codes, client, elapsed_ms, self.redact)
+            entry(
+                principal,
+                operation,
+                variables,
+                document,
+                codes,
+                client,
+                elapsed_ms,
+                self.redact,
+                extra=extra,
+            )
         )
 
     async def record(
@@ -133,9 +144,10 @@ class AuditLog:
         codes: Iterable[str],
         client: str | None,
         elapsed_ms: float,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         """Writes the line and returns once it is in the file: the server answers after."""
-        self.write(principal, operation, variables, document, codes, client, elapsed_ms)
+        self.write(principal, operation, variables, document, codes, client, elapsed_ms, extra)
         loop = asyncio.get_running_loop()
         written: asyncio.Future[None] = loop.create_future()
 
@@ -206,6 +218,8 @@ def entry(
     client: str | None,
     elapsed_ms: float,
     redact: tuple[str, ...] = DEFAULT_REDACT,
+    *,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
     identity = principal.as_audit() if isinstance(principal, Principal) else principal
     raw = document.encode("utf-8", "surrogatepass") if document else None
@@ -222,4 +236,6 @@ def entry(
     }
     if document and len(document) > MAX_DOCUMENT_CHARS:
         line["document_truncated"] = True
+    if extra:
+        line.update(extra)
     return json.dumps(line, sort_keys=True, default=str)

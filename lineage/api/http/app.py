@@ -29,7 +29,8 @@ from lineage.api.guards.auth import Authenticator, Principal
 from lineage.api.guards.errors import HTTP_STATUS, Code, ForbiddenError, error_body
 from lineage.api.http.execute import Outcome, execute, operation_name
 from lineage.api.http.graphiql import GRAPHIQL_STATIC, graphiql_page, graphiql_static
-from lineage.api.runtime import limits_of, open_shared
+from lineage.api.http.runtime import limits_of, open_shared
+from lineage.api.http.transport import AUDIT_STATE
 from lineage.api.schema import LineageSchema, build_schema
 from lineage.errors import LineageError
 from lineage.settings import Settings
@@ -67,9 +68,10 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with _running(state):
-            yield
+            # The connection layer audits what it refuses into the same log.
+            yield {AUDIT_STATE: state.audit}
 
     app = FastAPI(title="kfp-lineage", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.lineage = state

@@ -19,7 +19,7 @@ from lineage.model import KfpType, run_id
 from lineage.store.port import MetadataStore
 
 STATE_KEY = "demo.examples"
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +72,7 @@ def record_examples(
     store: MetadataStore, home: Path, log: TextIO, say: Callable[[str], None]
 ) -> Recorded:
     from lineage.examples.importer import write_sample_data
-    from lineage.ingest.kfp_local.load import compile_pipeline, parse_arguments
-    from lineage.ingest.kfp_local.run import record_local_run, run_pipeline
+    from lineage.ingest.kfp_local.sequence import prepare, run_and_record
 
     done = recorded(store)
     todo = [e for e in examples(home) if e.name not in done]
@@ -85,15 +84,13 @@ def record_examples(
     root = home / "local_outputs"
     for example in todo:
         say(f"recording the example {example.name!r} ({example.file}:{example.pipeline})")
-        compiled = compile_pipeline(EXAMPLES_DIR / example.file, example.pipeline)
-        arguments = parse_arguments(compiled.spec, list(example.arguments))
-        local_run = run_pipeline(compiled, arguments, root, log)
+        prepared = prepare(EXAMPLES_DIR / example.file, example.pipeline, example.arguments)
+        local_run = run_and_record(store, prepared, root, log).run
         if local_run.state != "COMPLETE":
             raise BadInputError(
                 f"the example {example.name!r} (run {local_run.run_id}) failed: "
                 f"{local_run.error or 'a task failed'}"
             )
-        record_local_run(store, local_run, compiled.info)
         done[example.name] = run_id(local_run.run_id)
         store.put_state(STATE_KEY, {"runs": done})
     return Recorded(done, len(todo))
