@@ -9,7 +9,7 @@ either: a question is a read, and Neo4j may be a read replica, or be synced by a
 its own. ``neo4j`` answers from the projection as asked, and says when it lags.
 
 The CLI and the API open readers here, so they choose the same way: a command once,
-when it opens its reader; a server for every request (``lineage.graph.auto``).
+when it opens its reader; a server for every request (``lineage.query.readers.auto``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 
 from lineage.errors import UnavailableError
-from lineage.graph.auto import AutoReader
 from lineage.graph.connect import Graph, graph_from_settings
 from lineage.graph.freshness import Freshness, freshness
-from lineage.graph.reader import Neo4jReader
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.port import LineageReader
+from lineage.query.readers.auto import AutoReader
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore

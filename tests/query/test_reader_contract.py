@@ -15,11 +15,11 @@ import pytest
 
 from lineage.errors import BadInputError, NotFoundError
 from lineage.graph.connect import Graph
-from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.model import EdgeKind, NodeKind
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.query.types import (
     ALL_EDGES,

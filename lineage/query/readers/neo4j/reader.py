@@ -3,9 +3,9 @@
 Walks expand one level per query (``UNWIND`` the frontier, match its edges), so
 a walk is bounded by the shared traversal's depth and limits, never by an
 unbounded variable-length pattern; a level wider than the room left is cut in
-Neo4j (``lineage.graph.capped``). Impact walks the reach index
+Neo4j (``lineage.query.readers.neo4j.capped``). Impact walks the reach index
 (``lineage.graph.hops``) when the projection has it, else the data flow in one
-variable-length query whose planner prunes repeated nodes (``lineage.graph.impact``).
+variable-length query whose planner prunes repeated nodes (``lineage.query.readers.neo4j.impact``).
 Neo4j Community has no APOC, and none is needed.
 """
 
@@ -43,7 +43,7 @@ class Neo4jReader:
 
     def around(self, start: str, query: LineageQuery) -> LineageReader:
         """The neighbourhood of a walk fetched in one query (see ``prefetch``)."""
-        from lineage.graph.prefetch import prefetch
+        from lineage.query.readers.neo4j.prefetch import prefetch
 
         cap = min(max(4 * query.limit, PREFETCH_MIN), PREFETCH_MAX)
         return prefetch(self, start, query, cap)
@@ -164,8 +164,8 @@ class Neo4jReader:
         known: Sequence[str],
         take: int,
     ) -> CappedExpansion | None:
-        """A level cut in Neo4j (see ``lineage.graph.capped``)."""
-        from lineage.graph.capped import expand_capped
+        """A level cut in Neo4j (see ``lineage.query.readers.neo4j.capped``)."""
+        from lineage.query.readers.neo4j.capped import expand_capped
 
         return expand_capped(self.graph, ids, direction, edge_kinds, as_of_ms, known, take)
 
@@ -189,12 +189,12 @@ class Neo4jReader:
             # the level-by-level walk honours it exactly.
             return self._walked_reach(starts, as_of_ms, budget)
         if hops.ready(self.graph):
-            from lineage.graph import impact as native
+            from lineage.query.readers.neo4j import impact as native
 
             indexed = native.indexed_reach(self.graph, starts)
             if indexed is not None:
                 return Reach(tuple(indexed[0]), tuple(indexed[1]))
-        from lineage.graph.impact import walked_reach
+        from lineage.query.readers.neo4j.impact import walked_reach
 
         return walked_reach(self.graph, starts, budget)
 
@@ -209,8 +209,8 @@ class Neo4jReader:
         *,
         count_runs: bool = True,
     ) -> ReachPage | None:
-        """An impact page from Neo4j itself (see ``lineage.graph.impact``)."""
-        from lineage.graph import impact as native
+        """An impact page from Neo4j itself (see ``lineage.query.readers.neo4j.impact``)."""
+        from lineage.query.readers.neo4j import impact as native
 
         if count:
             if hops.ready(self.graph):

@@ -23,7 +23,7 @@ from lineage.query.port import CappedExpansion, Expansion, Reach
 from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
 
 if TYPE_CHECKING:
-    from lineage.graph.reader import Neo4jReader
+    from lineage.query.readers.neo4j.reader import Neo4jReader
 
 _NODE = "{.id, .kind, .name, .type, .props, .uri, .state, .created_ms}"
 
