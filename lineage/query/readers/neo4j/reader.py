@@ -19,15 +19,13 @@ from lineage.model import EdgeKind
 from lineage.query import impact, projection
 from lineage.query.paging import ReachPage
 from lineage.query.port import CappedExpansion, Expansion, LineageReader, Reach
+from lineage.query.readers.neo4j import capped
+from lineage.query.readers.neo4j import impact as native
+from lineage.query.readers.neo4j.cypher import NODE_MAP, rel_types
+from lineage.query.readers.neo4j.prefetch import prefetch
 from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
 
 PREFETCH_MIN, PREFETCH_MAX = 5_000, 50_000  # nodes fetched ahead of a walk
-_NODE = "{.id, .kind, .name, .type, .props, .uri, .state, .created_ms}"
-
-
-def _types(kinds: frozenset[EdgeKind]) -> str:
-    # Relationship types cannot be parameters; they come from the EdgeKind enum only.
-    return "|".join(sorted(EdgeKind(k).value for k in kinds))
 
 
 class Neo4jReader:
@@ -43,8 +41,6 @@ class Neo4jReader:
 
     def around(self, start: str, query: LineageQuery) -> LineageReader:
         """The neighbourhood of a walk fetched in one query (see ``prefetch``)."""
-        from lineage.query.readers.neo4j.prefetch import prefetch
-
         cap = min(max(4 * query.limit, PREFETCH_MIN), PREFETCH_MAX)
         return prefetch(self, start, query, cap)
 
@@ -68,7 +64,7 @@ class Neo4jReader:
         else:
             return found
         records = self.graph.run(
-            f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) RETURN n {_NODE} AS n",
+            f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) RETURN n {NODE_MAP} AS n",
             "reading nodes",
             ids=list(dict.fromkeys(ids)),
         )
@@ -84,7 +80,7 @@ class Neo4jReader:
         out = Expansion()
         if not ids or not edge_kinds:
             return out
-        types = _types(edge_kinds)
+        types = rel_types(edge_kinds)
         ways = (
             [Direction.UPSTREAM, Direction.DOWNSTREAM]
             if direction is Direction.BOTH
@@ -144,7 +140,7 @@ class Neo4jReader:
             f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) MATCH {pattern} "
             "WHERE $as_of IS NULL OR m.created_ms <= $as_of "
             f"RETURN {source}.id AS s, {target}.id AS t, type(r) AS kind, r.key AS key, "
-            f"m {_NODE} AS m",
+            f"m {NODE_MAP} AS m",
             "expanding a lineage level",
             ids=list(ids),
             as_of=as_of_ms,
@@ -165,16 +161,14 @@ class Neo4jReader:
         take: int,
     ) -> CappedExpansion | None:
         """A level cut in Neo4j (see ``lineage.query.readers.neo4j.capped``)."""
-        from lineage.query.readers.neo4j.capped import expand_capped
-
-        return expand_capped(self.graph, ids, direction, edge_kinds, as_of_ms, known, take)
+        return capped.expand_capped(self.graph, ids, direction, edge_kinds, as_of_ms, known, take)
 
     def find_images(self, digest: str, as_of_ms: int | None = None) -> list[LineageNode]:
         if not digest:
             return []
         records = self.graph.run(
-            f"MATCH (n:Image {{digest: $d}}) RETURN n {_NODE} AS n "
-            f"UNION MATCH (n:Node) WHERE n.id STARTS WITH $d AND n:Image RETURN n {_NODE} AS n",
+            f"MATCH (n:Image {{digest: $d}}) RETURN n {NODE_MAP} AS n "
+            f"UNION MATCH (n:Node) WHERE n.id STARTS WITH $d AND n:Image RETURN n {NODE_MAP} AS n",
             "finding images",
             d=digest,
         )
@@ -189,14 +183,10 @@ class Neo4jReader:
             # the level-by-level walk honours it exactly.
             return self._walked_reach(starts, as_of_ms, budget)
         if hops.ready(self.graph):
-            from lineage.query.readers.neo4j import impact as native
-
             indexed = native.indexed_reach(self.graph, starts)
             if indexed is not None:
                 return Reach(tuple(indexed[0]), tuple(indexed[1]))
-        from lineage.query.readers.neo4j.impact import walked_reach
-
-        return walked_reach(self.graph, starts, budget)
+        return native.walked_reach(self.graph, starts, budget)
 
     def reach_page(
         self,
@@ -210,8 +200,6 @@ class Neo4jReader:
         count_runs: bool = True,
     ) -> ReachPage | None:
         """An impact page from Neo4j itself (see ``lineage.query.readers.neo4j.impact``)."""
-        from lineage.query.readers.neo4j import impact as native
-
         if count:
             if hops.ready(self.graph):
                 page = native.indexed_page(
