@@ -25,11 +25,11 @@ from lineage.graph import hops, levels
 from lineage.graph import rows as texts
 from lineage.graph.compare import Comparison
 from lineage.graph.connect import Graph
+from lineage.graph.reach import indexed_reach, walked_reach
 from lineage.graph.scan import reference_edges, scan
 from lineage.model import EdgeKind, NodeKind
 from lineage.query import projection
 from lineage.query.mlmd_rows import MlmdRows
-from lineage.query.readers.neo4j.impact import indexed_reach, walked_reach
 from lineage.query.traverse import WALK_BUDGET
 from lineage.query.types import LineageNode
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from lineage.graph import hops, rows
 from lineage.graph.connect import Graph
+from lineage.graph.reach import indexed_reach, walked_reach
 from lineage.model import EdgeKind
 from lineage.query import impact, projection
 from lineage.query.paging import ReachPage
@@ -183,10 +184,10 @@ class Neo4jReader:
             # the level-by-level walk honours it exactly.
             return self._walked_reach(starts, as_of_ms, budget)
         if hops.ready(self.graph):
-            indexed = native.indexed_reach(self.graph, starts)
+            indexed = indexed_reach(self.graph, starts)
             if indexed is not None:
                 return Reach(tuple(indexed[0]), tuple(indexed[1]))
-        return native.walked_reach(self.graph, starts, budget)
+        return Reach(*walked_reach(self.graph, starts, budget))
 
     def reach_page(
         self,
