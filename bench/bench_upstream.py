@@ -24,7 +24,7 @@ import gen  # noqa: E402
 from bench_lineage import BenchNeo4j  # noqa: E402
 
 from lineage.graph.connect import Graph  # noqa: E402
-from lineage.graph.reader import Neo4jReader  # noqa: E402
+from lineage.query.readers.neo4j.reader import Neo4jReader  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
 from lineage.query.types import Direction, LineageQuery  # noqa: E402
 

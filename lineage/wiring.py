@@ -11,7 +11,7 @@ answer "no lineage node" for what was just recorded, or leave it out of an impac
 ``auto`` never answers from one. It does not sync either: a question is a read, and
 Neo4j may be a read replica, or be synced by a job of its own. ``neo4j`` answers from
 the projection as asked, and says when it lags. A command chooses once, when it opens
-its reader; a server for every request (``lineage.graph.auto``).
+its reader; a server for every request (``lineage.query.readers.auto``).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lineage.errors import UnavailableError
-from lineage.graph.auto import AutoReader
 from lineage.graph.connect import Graph, graph_from_settings
 from lineage.graph.freshness import freshness
-from lineage.graph.reader import Neo4jReader
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.port import LineageReader
+from lineage.query.readers.auto import AutoReader
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore

@@ -22,7 +22,7 @@ Two edges between the same two nodes (of two kinds: the store keeps one event pe
 execution, artifact and direction) would make the number of far nodes differ
 from the degree. A marked node with such edges is marked ``lvl_out_par`` /
 ``lvl_in_par`` as well, and its cut levels take the general query
-(``lineage.graph.capped``).
+(``lineage.query.readers.neo4j.capped``).
 """
 
 from __future__ import annotations

@@ -41,7 +41,8 @@ SCHEMA = (
     "CREATE INDEX lineage_task_cached_from IF NOT EXISTS FOR (n:Task) ON (n.cached_from)",
     "CREATE INDEX lineage_task_parent IF NOT EXISTS FOR (n:Task) ON (n.parent_task)",
     "CREATE INDEX lineage_image_digest IF NOT EXISTS FOR (n:Image) ON (n.digest)",
-    # Impact pages walk candidates in id order (lineage.graph.impact): models, and runs.
+    # Impact pages walk candidates in id order (lineage.query.readers.neo4j.impact):
+    # models, and runs.
     "CREATE INDEX lineage_artifact_type_id IF NOT EXISTS FOR (n:Artifact) ON (n.type, n.id)",
     "CREATE INDEX lineage_run_id IF NOT EXISTS FOR (n:Run) ON (n.id)",
     "CREATE INDEX lineage_model_id IF NOT EXISTS FOR (n:Model) ON (n.id)",

@@ -25,7 +25,7 @@ from lineage.graph import hops, levels
 from lineage.graph import rows as texts
 from lineage.graph.compare import Comparison
 from lineage.graph.connect import Graph
-from lineage.graph.impact import indexed_reach, walked_reach
+from lineage.graph.reach import indexed_reach, walked_reach
 from lineage.graph.scan import reference_edges, scan
 from lineage.model import EdgeKind, NodeKind
 from lineage.query import projection

@@ -1,7 +1,7 @@
 """The LineageReader port: the few primitives the lineage service needs of a backend.
 
 Two adapters implement it: ``lineage.query.mlmd_reader.MlmdReader`` (the embedded
-default, reading MLMD events) and ``lineage.graph.reader.Neo4jReader`` (Cypher
+default, reading MLMD events) and ``lineage.query.readers.neo4j.reader.Neo4jReader`` (Cypher
 over the projection). The walks themselves (depth, limits, truncation) live once
 in ``lineage.query.traverse``, so the two readers agree by construction: each
 only answers "which edges touch these nodes" and "what are these nodes".

@@ -14,7 +14,6 @@ import pytest
 from lineage import model
 from lineage.api.guards.auth import Principal
 from lineage.graph.connect import Graph
-from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.model import (
     Artifact,
@@ -28,6 +27,7 @@ from lineage.model import (
 )
 from lineage.query.impact import impact
 from lineage.query.mlmd_rows import MlmdRows
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import IMPACT_BUDGET
 from lineage.query.types import ImpactAnswer, ImpactQuery, LineageNode
 from lineage.services.scope import ScopedReader, Visibility

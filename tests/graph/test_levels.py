@@ -10,14 +10,14 @@ import neo4j
 import pytest
 
 from lineage.graph import levels
-from lineage.graph import reader as reader_module
 from lineage.graph.connect import Graph
-from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
 from lineage.model import Artifact, EdgeKind, ExecutionState, KfpType, RunRecord
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.neo4j import reader as reader_module
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageQuery
 from lineage.store.mlmd import MlmdStore

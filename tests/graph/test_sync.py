@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 from lineage.cli.main import app
 from lineage.errors import ConfigError, UnavailableError
 from lineage.graph.connect import Graph
-from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import read_state, sync
 from lineage.graph.verify import verify
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.query.types import Direction, ImpactQuery, LineageQuery
 from lineage.store.mlmd import MlmdStore

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from lineage.graph.reader import Neo4jReader
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.types import LineageQuery
 
 
 class LiveNeo4jReader(Neo4jReader):
-    """Every level goes to Neo4j, so levels are cut there (``lineage.graph.capped``, and
-    ``lineage.graph.levels`` for hubs), as for walks past the copy's cap."""
+    """Every level goes to Neo4j, so levels are cut there
+    (``lineage.query.readers.neo4j.capped``, and ``lineage.graph.levels`` for hubs),
+    as for walks past the copy's cap."""
 
     def around(self, start: str, query: LineageQuery) -> LiveNeo4jReader:
         return self

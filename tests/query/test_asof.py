@@ -16,7 +16,6 @@ from lineage.api.config import ApiSettings
 from lineage.api.http.app import create_app
 from lineage.api.http.runtime import open_shared
 from lineage.graph.connect import Graph
-from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.model import (
     Artifact,
@@ -30,6 +29,7 @@ from lineage.model import (
 )
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.query.types import Direction, LineageQuery
 from lineage.settings import Settings

@@ -15,11 +15,11 @@ import pytest
 
 from lineage.errors import BadInputError, NotFoundError
 from lineage.graph.connect import Graph
-from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.model import EdgeKind, NodeKind
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.query.types import (
     ALL_EDGES,
@@ -33,6 +33,7 @@ from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore
 from tests.conftest import require
 from tests.query import scenario
+from tests.query.live_reader import LiveNeo4jReader
 from tests.query.scenario import Scenario
 from tests.services import Neo4jService
 
@@ -425,6 +426,10 @@ def synced(recorded: Recorded, neo4j_service: Neo4jService) -> Iterator[Graph]:
 
 
 class TestNeo4jReader(ReaderContract):
-    @pytest.fixture
-    def service(self, synced: Graph) -> LineageService:
-        return LineageService(Neo4jReader(synced))
+    """Both paths of the Neo4j reader: a walk over the neighbourhood fetched ahead, and
+    the walk level by level that serves walks past the copy's cap."""
+
+    @pytest.fixture(params=[Neo4jReader, LiveNeo4jReader], ids=["prefetched", "level_by_level"])
+    def service(self, synced: Graph, request: pytest.FixtureRequest) -> LineageService:
+        reader: type[Neo4jReader] = request.param
+        return LineageService(reader(synced))

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from lineage.errors import LineageError
 from lineage.graph import levels
 from lineage.graph.connect import Graph
-from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
 from lineage.model import Artifact, ExecutionState, KfpType, NodeKind, RunRecord
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.query.types import (
     ALL_EDGES,

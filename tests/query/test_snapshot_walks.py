@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from lineage.graph.connect import Graph
-from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
 from lineage.ingest.k8s.volumesnapshots import (
@@ -31,6 +30,7 @@ from lineage.ingest.k8s.volumesnapshots import (
 from lineage.model import Event, EventType, KfpType, RunRecord, merge_records
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.query.types import Direction, ImpactQuery, LineageQuery
 from lineage.snapshots.blobs import LocalBlobStore

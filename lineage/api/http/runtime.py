@@ -17,8 +17,8 @@ from lineage.api.config import ApiSettings
 from lineage.api.context import Blocking, Shared
 from lineage.api.guards import cursors
 from lineage.api.guards.limits import Limits
-from lineage.graph.auto import AutoReader
 from lineage.query.port import LineageReader
+from lineage.query.readers.auto import AutoReader
 from lineage.settings import GrpcStoreConfig, Settings
 
 R = TypeVar("R")

@@ -3,9 +3,9 @@
 Walks expand one level per query (``UNWIND`` the frontier, match its edges), so
 a walk is bounded by the shared traversal's depth and limits, never by an
 unbounded variable-length pattern; a level wider than the room left is cut in
-Neo4j (``lineage.graph.capped``). Impact walks the reach index
+Neo4j (``lineage.query.readers.neo4j.capped``). Impact walks the reach index
 (``lineage.graph.hops``) when the projection has it, else the data flow in one
-variable-length query whose planner prunes repeated nodes (``lineage.graph.impact``).
+variable-length query whose planner prunes repeated nodes (``lineage.query.readers.neo4j.impact``).
 Neo4j Community has no APOC, and none is needed.
 """
 
@@ -15,19 +15,18 @@ from collections.abc import Sequence
 
 from lineage.graph import hops, rows
 from lineage.graph.connect import Graph
+from lineage.graph.reach import indexed_reach, walked_reach
 from lineage.model import EdgeKind
 from lineage.query import impact, projection
 from lineage.query.paging import ReachPage
 from lineage.query.port import CappedExpansion, Expansion, LineageReader, Reach
+from lineage.query.readers.neo4j import capped
+from lineage.query.readers.neo4j import impact as native
+from lineage.query.readers.neo4j.cypher import NODE_MAP, rel_types
+from lineage.query.readers.neo4j.prefetch import prefetch
 from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
 
 PREFETCH_MIN, PREFETCH_MAX = 5_000, 50_000  # nodes fetched ahead of a walk
-_NODE = "{.id, .kind, .name, .type, .props, .uri, .state, .created_ms}"
-
-
-def _types(kinds: frozenset[EdgeKind]) -> str:
-    # Relationship types cannot be parameters; they come from the EdgeKind enum only.
-    return "|".join(sorted(EdgeKind(k).value for k in kinds))
 
 
 class Neo4jReader:
@@ -43,8 +42,6 @@ class Neo4jReader:
 
     def around(self, start: str, query: LineageQuery) -> LineageReader:
         """The neighbourhood of a walk fetched in one query (see ``prefetch``)."""
-        from lineage.graph.prefetch import prefetch
-
         cap = min(max(4 * query.limit, PREFETCH_MIN), PREFETCH_MAX)
         return prefetch(self, start, query, cap)
 
@@ -68,7 +65,7 @@ class Neo4jReader:
         else:
             return found
         records = self.graph.run(
-            f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) RETURN n {_NODE} AS n",
+            f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) RETURN n {NODE_MAP} AS n",
             "reading nodes",
             ids=list(dict.fromkeys(ids)),
         )
@@ -84,7 +81,7 @@ class Neo4jReader:
         out = Expansion()
         if not ids or not edge_kinds:
             return out
-        types = _types(edge_kinds)
+        types = rel_types(edge_kinds)
         ways = (
             [Direction.UPSTREAM, Direction.DOWNSTREAM]
             if direction is Direction.BOTH
@@ -144,7 +141,7 @@ class Neo4jReader:
             f"UNWIND $ids AS id MATCH (n:Node {{id: id}}) MATCH {pattern} "
             "WHERE $as_of IS NULL OR m.created_ms <= $as_of "
             f"RETURN {source}.id AS s, {target}.id AS t, type(r) AS kind, r.key AS key, "
-            f"m {_NODE} AS m",
+            f"m {NODE_MAP} AS m",
             "expanding a lineage level",
             ids=list(ids),
             as_of=as_of_ms,
@@ -164,17 +161,15 @@ class Neo4jReader:
         known: Sequence[str],
         take: int,
     ) -> CappedExpansion | None:
-        """A level cut in Neo4j (see ``lineage.graph.capped``)."""
-        from lineage.graph.capped import expand_capped
-
-        return expand_capped(self.graph, ids, direction, edge_kinds, as_of_ms, known, take)
+        """A level cut in Neo4j (see ``lineage.query.readers.neo4j.capped``)."""
+        return capped.expand_capped(self.graph, ids, direction, edge_kinds, as_of_ms, known, take)
 
     def find_images(self, digest: str, as_of_ms: int | None = None) -> list[LineageNode]:
         if not digest:
             return []
         records = self.graph.run(
-            f"MATCH (n:Image {{digest: $d}}) RETURN n {_NODE} AS n "
-            f"UNION MATCH (n:Node) WHERE n.id STARTS WITH $d AND n:Image RETURN n {_NODE} AS n",
+            f"MATCH (n:Image {{digest: $d}}) RETURN n {NODE_MAP} AS n "
+            f"UNION MATCH (n:Node) WHERE n.id STARTS WITH $d AND n:Image RETURN n {NODE_MAP} AS n",
             "finding images",
             d=digest,
         )
@@ -189,14 +184,10 @@ class Neo4jReader:
             # the level-by-level walk honours it exactly.
             return self._walked_reach(starts, as_of_ms, budget)
         if hops.ready(self.graph):
-            from lineage.graph import impact as native
-
-            indexed = native.indexed_reach(self.graph, starts)
+            indexed = indexed_reach(self.graph, starts)
             if indexed is not None:
                 return Reach(tuple(indexed[0]), tuple(indexed[1]))
-        from lineage.graph.impact import walked_reach
-
-        return walked_reach(self.graph, starts, budget)
+        return Reach(*walked_reach(self.graph, starts, budget))
 
     def reach_page(
         self,
@@ -209,9 +200,7 @@ class Neo4jReader:
         *,
         count_runs: bool = True,
     ) -> ReachPage | None:
-        """An impact page from Neo4j itself (see ``lineage.graph.impact``)."""
-        from lineage.graph import impact as native
-
+        """An impact page from Neo4j itself (see ``lineage.query.readers.neo4j.impact``)."""
         if count:
             if hops.ready(self.graph):
                 page = native.indexed_page(

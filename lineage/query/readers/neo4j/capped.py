@@ -21,6 +21,7 @@ from lineage.graph import levels, rows
 from lineage.graph.connect import Graph
 from lineage.model import EdgeKind
 from lineage.query.port import CappedExpansion, Expansion
+from lineage.query.readers.neo4j.cypher import rel_types
 from lineage.query.types import Direction, LineageEdge, LineageNode
 
 
@@ -64,7 +65,7 @@ def expand_capped(
         keyed = _keyed(graph, ids[0], direction, edge_kinds, known, take)
         if keyed is not False:
             return keyed
-    types = "|".join(sorted(EdgeKind(k).value for k in edge_kinds))
+    types = rel_types(edge_kinds)
     records = graph.run(
         _query(direction, types),
         "expanding a lineage level (cut)",

@@ -14,24 +14,29 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lineage.graph import rows
+from lineage.graph.connect import Graph
 from lineage.model import EdgeKind
 from lineage.query import gcpause, projection
-from lineage.query.port import CappedExpansion, Expansion, Reach
+from lineage.query.port import CappedExpand, CappedExpansion, Expansion, LineageReader, Reach
+from lineage.query.readers.neo4j.cypher import NODE_MAP, rel_types
 from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
 
-if TYPE_CHECKING:
-    from lineage.graph.reader import Neo4jReader
 
-_NODE = "{.id, .kind, .name, .type, .props, .uri, .state, .created_ms}"
+class Live(LineageReader, CappedExpand, Protocol):
+    """The reader a copy is fetched through and falls back to (the Neo4j reader): typed
+    here by what the copy asks of it, so this module does not import the reader."""
+
+    @property
+    def graph(self) -> Graph: ...
 
 
 class Prefetched:
     """A LineageReader over a fetched neighbourhood, backed by the live reader."""
 
-    def __init__(self, live: Neo4jReader, kinds: frozenset[EdgeKind]) -> None:
+    def __init__(self, live: Live, kinds: frozenset[EdgeKind]) -> None:
         self.live = live
         self.kinds = kinds
         self.covered: dict[Direction, set[str]] = {d: set() for d in Direction}
@@ -65,7 +70,7 @@ class Prefetched:
     def _fetch(
         self, start: str, direction: Direction, depth: int, cap: int, compact: bool
     ) -> bool | None:
-        types = "|".join(sorted(k.value for k in self.kinds))
+        types = rel_types(self.kinds)
         if direction is Direction.UPSTREAM:
             reach, step, ends = f"<-[:{types}*0..{depth}]-", f"<-[r:{types}]-", ("x", "m")
             degree = f"COUNT {{ (s)<-[:{types}]-() }}"
@@ -76,7 +81,7 @@ class Prefetched:
             start_expr, far_expr = rows.node_text("s"), rows.node_text("y")
             edge_expr = rows.edge_text(ends[0], ends[1], "r")
         else:
-            start_expr, far_expr = f"s {_NODE}", f"y {_NODE}"
+            start_expr, far_expr = f"s {NODE_MAP}", f"y {NODE_MAP}"
             edge_expr = f"[{ends[0]}.id, {ends[1]}.id, type(r), r.key]"
         records = self.live.graph.run(
             # A start with more edges than the cap (a hub) is known at once from its
@@ -200,7 +205,7 @@ class Prefetched:
         return self
 
 
-def prefetch(live: Neo4jReader, start: str, query: LineageQuery, cap: int) -> Prefetched:
+def prefetch(live: Live, start: str, query: LineageQuery, cap: int) -> Prefetched:
     copy = Prefetched(live, query.edge_kinds)
     ways = (
         [Direction.UPSTREAM, Direction.DOWNSTREAM]

@@ -22,12 +22,11 @@ from dataclasses import replace
 
 from lineage.graph import hops, rows
 from lineage.graph.connect import Graph
+from lineage.graph.reach import indexed_walk
 from lineage.query.paging import ReachPage
-from lineage.query.port import Reach
-from lineage.query.types import DATA_FLOW, LineageNode
+from lineage.query.types import LineageNode
 
-MODEL_TYPE = hops.MODEL_TYPE
-FLOW = "|".join(sorted(k.value for k in DATA_FLOW))
+MODEL_TYPE, FLOW = hops.MODEL_TYPE, hops.FLOW
 SCAN_FACTOR, SCAN_EXTRA = 2, 100  # candidates checked before giving up: 2 * (first + 1) + 100
 
 # Starts are excluded by node identity: reading the id of every reached node costs more.
@@ -55,31 +54,17 @@ COUNTED = (
 )
 
 
-# The reach index walked from the starts: over FEEDS_MODEL to every model downstream,
-# and over FEEDS_RUN (from the starts and those models) to every run. Runs have no
-# shortcuts of their own, so one pruning walk over both types reaches exactly these.
-# No rows when a start is a task or unknown: the caller walks instead.
-def _indexed_walk(types: str) -> str:
-    return (
-        "MATCH (s:Node) WHERE s.id IN $starts WITH collect(s) AS ss "
-        "WHERE size(ss) > 0 AND none(x IN ss WHERE x:Task) "
-        f"CALL (ss) {{ UNWIND ss AS s MATCH (s)-[:{types}*1..]->(x:Node) RETURN DISTINCT x }} "
-        "WITH ss, x WHERE NOT x IN ss "
-    )
-
-
-_INDEXED_WALK = _indexed_walk(f"{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}")
+# The reach index walked from the starts (see ``lineage.graph.reach``).
+_INDEXED_WALK = indexed_walk(f"{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}")
 # Counted as the walk streams: collecting 200,000 ids would pass the transaction memory cap.
 INDEXED_COUNT = (
     _INDEXED_WALK + "RETURN count(CASE WHEN x:Model THEN 1 END) AS total_models, "
     "count(CASE WHEN x:Run THEN 1 END) AS total_runs"
 )
 # The models alone: the walk keeps to FEEDS_MODEL (runs are as many again from a hub).
-INDEXED_MODEL_COUNT = _indexed_walk(hops.FEEDS_MODEL) + (
+INDEXED_MODEL_COUNT = indexed_walk(hops.FEEDS_MODEL) + (
     "RETURN count(x) AS total_models, null AS total_runs"
 )
-# Every id, one row each (streamed, for ``reach``).
-INDEXED_REACH = _INDEXED_WALK + "RETURN x.id AS id, x:Model AS model"
 # A page of one list, when the id-order scan of ``uncounted_page`` gives up (few hits).
 INDEXED_TOP = (
     _INDEXED_WALK + "WITH x WHERE x:__LABEL__ AND ($after IS NULL OR x.id > $after) "
@@ -177,30 +162,6 @@ def counted_page(
     )
 
 
-def walked_reach(graph: Graph, starts: Sequence[str], budget: int) -> Reach:
-    """Every model and run downstream by the data-flow walk itself (no index), cut at
-    ``budget`` nodes: the reader's answer without the index, and verify's reference."""
-    records = graph.run(
-        "MATCH (s:Node) WHERE s.id IN $starts "
-        f"MATCH (s)-[:{FLOW}*1..]->(m:Node) "
-        "WITH DISTINCT m WHERE NOT m.id IN $starts "
-        "WITH m LIMIT $cap "
-        "OPTIONAL MATCH (m)-[:PART_OF]->(r:Run) WHERE m:Task "
-        "RETURN collect(DISTINCT CASE WHEN m:Artifact AND m.type = $model "
-        "THEN m.id END) AS models, collect(DISTINCT r.id) AS runs, "
-        "count(DISTINCT m) AS reached",
-        "walking downstream for impact",
-        starts=list(starts),
-        model=MODEL_TYPE,
-        cap=budget + 1,
-    )
-    row = dict(records[0]) if records else {}
-    truncated = int(row.get("reached", 0)) + len(starts) > budget
-    return Reach(
-        tuple(sorted(row.get("models", []))), tuple(sorted(row.get("runs", []))), truncated
-    )
-
-
 def indexed_page(
     graph: Graph,
     starts: Sequence[str],
@@ -243,22 +204,6 @@ def _top(
         want=want,
     )
     return list(records[0]["ids"]) if records else []
-
-
-def indexed_reach(graph: Graph, starts: Sequence[str]) -> tuple[list[str], list[str]] | None:
-    """Every model and run downstream, sorted, from the reach index; None as above."""
-    known = graph.run(
-        "MATCH (s:Node) WHERE s.id IN $starts AND NOT s:Task RETURN count(s) AS n, "
-        "COUNT { MATCH (t:Task) WHERE t.id IN $starts } AS tasks",
-        "checking impact starts",
-        starts=list(starts),
-    )
-    if not known or int(known[0]["n"]) == 0 or int(known[0]["tasks"]) > 0:
-        return None
-    records = graph.run(INDEXED_REACH, "walking the reach index for impact", starts=list(starts))
-    models = sorted(r["id"] for r in records if r["model"])
-    runs = sorted(r["id"] for r in records if not r["model"])
-    return models, runs
 
 
 def _cut(
