@@ -17,6 +17,7 @@ from lineage.cli import (  # noqa: F401 - importing a module registers its inges
     store,
 )
 from lineage.cli import query as query_cli
+from lineage.cli import rebuild as rebuild_cli
 from lineage.cli import run as run_cli
 from lineage.cli import serve as serve_cli
 from lineage.cli import snapshot as snapshot_cli
@@ -34,6 +35,7 @@ app.command("run")(run_cli.run)
 app.add_typer(images_cli.app, name="images")
 app.add_typer(snapshot_cli.app, name="snapshot")
 app.add_typer(graph_cli.app, name="graph")
+app.add_typer(rebuild_cli.app, name="rebuild")
 query_cli.register(app)  # lineage, impact, diff, path
 serve_cli.register(app)  # serve, query, demo, api export-schema
 
