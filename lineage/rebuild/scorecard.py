@@ -19,6 +19,7 @@ from typing import Any
 from lineage.images.client import RegistryClient
 from lineage.model import Context
 from lineage.rebuild.environments import image_presence, input_presence
+from lineage.rebuild.upstream import IMPORTER
 from lineage.settings import EnvironmentConfig
 from lineage.store.port import MetadataStore
 
@@ -43,13 +44,13 @@ def pinned_shares(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     - components: container tasks whose code is pinned: the digest of the embedded source
       of a lightweight component, else the image digest (the code is in the image);
     - inputs: inputs with a content digest or a snapshot;
-    - outputs: outputs with a content digest.
+    - outputs: outputs with a content digest (an importer's are inputs).
     """
     runs = plan.get("runs", [])
     tasks = list(_tasks(plan))
     imaged = [t for t in tasks if t.get("image") is not None]
     containers = [t for t in tasks if t.get("kind") == "container"]
-    outputs = [o for t in tasks for o in t.get("outputs", [])]
+    outputs = [o for t in tasks if t.get("type") != IMPORTER for o in t.get("outputs", [])]
     inputs = plan.get("inputs", [])
     by_how: dict[str, int] = {}
     for task in imaged:
@@ -123,7 +124,7 @@ def scorecard(
 ) -> dict[str, Any]:
     """The scorecard of a plan (see the module's docstring)."""
     model = str(plan["model"]["artifact"])
-    images = [i for i in plan.get("images", [])]
+    images = list(plan.get("images", []))
     places: dict[str, Any] = {}
     for name, env in environments.items():
         if progress is not None:
