@@ -44,16 +44,18 @@ def check_sealed(document: Any, where: str) -> dict[str, Any]:
     """The plan, once its schema and id are checked; PlanTamperedError naming ``where``."""
     if not isinstance(document, dict):
         raise BadInputError(f"{where}: a plan is a JSON object, got {type(document).__name__}")
-    if document.get("schema") != SCHEMA:
-        raise BadInputError(
-            f"{where}: not a rebuild plan of schema {SCHEMA} (schema {document.get('schema')!r})"
-        )
+    if "id" not in document and "schema" not in document:
+        raise BadInputError(f"{where}: not a rebuild plan (it has no schema and no id)")
     stated = document.get("id")
     actual = plan_id(document)
     if stated != actual:
         raise PlanTamperedError(
             f"{where}: the plan's content does not match its id {stated!r} "
             f"(its content hashes to {actual}): it was changed after it was made"
+        )
+    if document.get("schema") != SCHEMA:
+        raise BadInputError(
+            f"{where}: not a rebuild plan of schema {SCHEMA} (schema {document.get('schema')!r})"
         )
     return document
 
