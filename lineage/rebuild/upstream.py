@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lineage.errors import BadInputError
+from lineage.errors import BadInputError, NotFoundError
 from lineage.model import (
     IMAGE_EVENT_KEY,
     Artifact,
@@ -19,6 +19,7 @@ from lineage.model import (
     Event,
     EventType,
     Execution,
+    ExecutionState,
     KfpType,
     LineageType,
     NodeKind,
@@ -89,7 +90,10 @@ def find_upstream(service: LineageService, store: MetadataStore, model_id: str) 
         raise BadInputError(
             f"{model_id!r} is a {node.kind.value}, not an artifact: a plan starts from a model"
         )
-    (model,) = store.get_artifacts([model_id])
+    stored = store.get_artifacts([model_id])
+    if not stored:
+        raise NotFoundError(f"no artifact {model_id!r} in the store {store.location}")
+    model = stored[0]
     producers = _writers(service, [model_id], exclude=())
     if not producers:
         raise BadInputError(f"{model_id}: no recorded task wrote it, so nothing can rebuild it")
@@ -143,17 +147,18 @@ def _writers(
     it does not make it), nor the tasks in ``exclude``."""
     found = service.reader.expand(artifacts, Direction.UPSTREAM, frozenset({EdgeKind.OUTPUT}))
     skip = set(exclude)
-    return sorted(
-        {
-            edge.source
-            for edge in found.edges
-            if edge.kind == EdgeKind.OUTPUT
-            and edge.source not in skip
-            and (node := found.nodes.get(edge.source)) is not None
-            and node.kind == NodeKind.TASK
-            and node.type != IMPORTER
-        }
-    )
+    writers = {
+        edge.source: node
+        for edge in found.edges
+        if edge.kind == EdgeKind.OUTPUT
+        and edge.source not in skip
+        and (node := found.nodes.get(edge.source)) is not None
+        and node.kind == NodeKind.TASK
+        and node.type != IMPORTER
+    }
+    # A cached task records the outputs of the task it reused: the one that ran made them.
+    ran = [task for task, node in writers.items() if node.state != ExecutionState.CACHED]
+    return sorted(ran or writers)
 
 
 def _runs_of(service: LineageService, tasks: Sequence[str], what: str) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage.cli.main import app
+from lineage.model import Context, Event, EventType, Execution, ExecutionState, KfpType, RunRecord
 from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.service import LineageService
 from lineage.rebuild.document import load_plan
@@ -155,3 +156,24 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and names in lines[0]
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_model_a_cached_task_also_lists_is_planned_from_the_task_that_ran(
+    store: MlmdStore,
+) -> None:
+    ids = World().record(store)
+    (made,) = store.get_artifacts([ids["model"]])
+    again = World(run="kfp-run-2").ids()
+    cached = Execution(again["train"], KfpType.CONTAINER_EXECUTION, None, ExecutionState.CACHED)
+    run_two = Context(again["run"], KfpType.PIPELINE_RUN, "kfp-run-2", {}, (ids["spec"],))
+    store.put_run(
+        RunRecord(
+            (run_two,),
+            (cached,),
+            (made,),
+            (Event(cached.id, made.id, EventType.OUTPUT, ("model",)),),
+        )
+    )
+    plan = build_plan(LineageService(MlmdReader(store)), store, ids["model"])
+    assert plan.document["model"]["producer"] == ids["train"]
+    assert [run["id"] for run in plan.document["runs"]] == [ids["run"]]

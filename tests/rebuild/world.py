@@ -133,64 +133,9 @@ class World:
         return {**ids, "spec": info.id}
 
     def _run_record(self, ids: dict[str, str], parents: tuple[str, ...]) -> RunRecord:
-        run_props: dict[str, model.PropertyValue] = {
-            "namespace": "team",
-            "pipeline_root": "s3://root",
-        }
+        run_props: dict[str, model.PropertyValue] = {"namespace": "team", "pipeline_root": "s3://"}
         if self.runner is not None:
             run_props["runner"] = self.runner
-        done = ExecutionState.COMPLETE
-        child = {"parent_task": ids["root"]}
-        executions = (
-            Execution(
-                ids["root"],
-                KfpType.DAG_EXECUTION,
-                None,
-                done,
-                {"task_name": "", "inputs": {"epochs": self.epochs}},
-            ),
-            Execution(
-                ids["importer"],
-                KfpType.IMPORTER_EXECUTION,
-                None,
-                done,
-                {**child, "task_name": "importer"},
-            ),
-            Execution(
-                ids["train"],
-                KfpType.CONTAINER_EXECUTION,
-                None,
-                done,
-                {
-                    **child,
-                    "task_name": "train",
-                    "image": self.image,
-                    "inputs": {"epochs": self.epochs},
-                    "outputs": {"loss": 0.25},
-                },
-            ),
-        )
-        artifacts = (
-            _artifact(
-                ids["raw"], "system.Dataset", "s3://lake/raw.csv", RAW_BYTES, self.raw_digest, {}
-            ),
-            _artifact(
-                ids["model"],
-                "system.Model",
-                f"s3://root/{self.run}/train/model",
-                MODEL_BYTES,
-                self.model_digest,
-                {},
-            ),
-            _artifact(
-                ids["metrics"],
-                "system.Metrics",
-                f"s3://root/{self.run}/train/metrics",
-                METRICS_BYTES,
-                True,
-                {"accuracy": 0.9},
-            ),
-        )
         events = (
             Event(ids["importer"], ids["raw"], EventType.OUTPUT, ("artifact",)),
             Event(ids["train"], ids["raw"], EventType.INPUT, ("raw",)),
@@ -201,13 +146,46 @@ class World:
             Context(model.pipeline_id(PIPELINE), KfpType.PIPELINE, PIPELINE),
             Context(ids["run"], KfpType.PIPELINE_RUN, self.run, run_props, parents),
         )
-        return RunRecord(contexts, executions, artifacts, events)
+        return RunRecord(contexts, self._executions(ids), self._artifacts(ids), events)
+
+    def _executions(self, ids: dict[str, str]) -> tuple[Execution, ...]:
+        done = ExecutionState.COMPLETE
+        child = {"parent_task": ids["root"]}
+        train = {
+            **child,
+            "task_name": "train",
+            "image": self.image,
+            "inputs": {"epochs": self.epochs},
+            "outputs": {"loss": 0.25},
+        }
+        root = {"task_name": "", "inputs": {"epochs": self.epochs}}
+        return (
+            Execution(ids["root"], KfpType.DAG_EXECUTION, None, done, root),
+            Execution(
+                ids["importer"],
+                KfpType.IMPORTER_EXECUTION,
+                None,
+                done,
+                {**child, "task_name": "importer"},
+            ),
+            Execution(ids["train"], KfpType.CONTAINER_EXECUTION, None, done, train),
+        )
+
+    def _artifacts(self, ids: dict[str, str]) -> tuple[Artifact, ...]:
+        out = f"s3://root/{self.run}/train"
+        return (
+            _artifact(
+                ids["raw"], "system.Dataset", "s3://lake/raw.csv", RAW_BYTES, self.raw_digest
+            ),
+            _artifact(ids["model"], "system.Model", f"{out}/model", MODEL_BYTES, self.model_digest),
+            _artifact(ids["metrics"], "system.Metrics", f"{out}/metrics", METRICS_BYTES, True, 0.9),
+        )
 
 
 def _artifact(
-    art_id: str, type_: str, uri: str, data: bytes, with_digest: bool, extra: dict[str, Any]
+    art_id: str, type_: str, uri: str, data: bytes, with_digest: bool, accuracy: float | None = None
 ) -> Artifact:
-    props: dict[str, model.PropertyValue] = {**extra}
+    props: dict[str, model.PropertyValue] = {} if accuracy is None else {"accuracy": accuracy}
     if with_digest:
         props.update({"digest": digest(data), "digest_kind": "file"})
     else:
