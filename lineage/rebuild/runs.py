@@ -24,6 +24,7 @@ from lineage.model import (
     LineageType,
     canonical_json,
     sha256_hex,
+    task_id,
 )
 from lineage.rebuild.spec_facts import SpecTask, spec_tasks
 from lineage.rebuild.tasks import task_entry
@@ -111,11 +112,11 @@ def _is_root(task: Execution) -> bool:
 def _split_root(facts: RunFacts, run: Context) -> tuple[Execution | None, dict[str, Execution]]:
     """The root DAG (its inputs are the run's parameters) and the other tasks by path.
 
-    A task's path is its id after ``task:<run>/`` (the store's identity rule for tasks),
+    A task's path is its id after ``task:<run id>/`` (the store's identity rule for tasks),
     or its ``task_name`` for a source that named it otherwise."""
     root: Execution | None = None
     tasks: dict[str, Execution] = {}
-    prefix = f"task:{run.name}/"
+    prefix = task_id(run.id.removeprefix("run:"), "")
     for task in facts.tasks:
         if root is None and _is_root(task):
             root = task
