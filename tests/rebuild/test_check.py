@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from lineage.cli.main import app
 from lineage.model import Context, RunRecord
 from lineage.snapshots.blobs import LocalBlobStore, blob_key
+from lineage.snapshots.lineage import snapshot_parts
+from lineage.snapshots.ops import create
 from lineage.store.mlmd import MlmdStore
 from tests.conftest import require
 from tests.rebuild.world import RAW_BYTES, World, digest
@@ -146,3 +148,27 @@ def test_the_last_recorded_rebuild_is_shown_and_caveats_make_it_not_hermetic(
     last = card["last_rebuild"]
     assert (last["id"], last["verdict"], last["hermetic"]) == ("rebuild:new", "identical", False)
     assert "identical in b" in card["last_rebuild_summary"]
+
+
+def test_an_input_held_as_a_snapshot_is_present_where_its_manifest_is(
+    store: MlmdStore, tmp_path: Path
+) -> None:
+    ids = World(raw_digest=False).record(store)
+    data = tmp_path / "lake"
+    data.mkdir()
+    (data / "raw.csv").write_bytes(RAW_BYTES)
+    held = LocalBlobStore(tmp_path / "held")
+    (raw,) = store.get_artifacts([ids["raw"]])
+    store.put_run(snapshot_parts(raw, create(data, held), held).record(raw))
+    (tmp_path / "empty").mkdir()
+    env = {
+        "LINEAGE_ENVIRONMENTS__HELD__STORE": str(tmp_path / "held"),
+        "LINEAGE_ENVIRONMENTS__EMPTY__STORE": str(tmp_path / "empty"),
+    }
+    card = check(tmp_path, env, ids["model"])
+    assert card["pinned"]["inputs"]["pinned"] == 1
+    states = {
+        name: [i["state"] for i in place["inputs"]] for name, place in card["environments"].items()
+    }
+    assert states == {"empty": ["absent"], "held": ["present"]}
+    assert card["environments"]["held"]["images"][0]["state"] == "no registry configured"

@@ -16,8 +16,11 @@ from lineage.query.service import LineageService
 from lineage.rebuild.document import load_plan
 from lineage.rebuild.gaps import GapKind
 from lineage.rebuild.planner import Plan, build_plan
+from lineage.snapshots.blobs import LocalBlobStore
+from lineage.snapshots.lineage import snapshot_parts
+from lineage.snapshots.ops import create
 from lineage.store.mlmd import MlmdStore
-from tests.rebuild.world import World
+from tests.rebuild.world import RAW_BYTES, World
 
 runner = CliRunner()
 POD_DIGEST = "sha256:" + "cd" * 32
@@ -55,6 +58,11 @@ def test_a_kfp_run_with_a_pinned_image_and_digests_has_no_gap(store: MlmdStore) 
         ),
         (
             World(env=[{"name": "LINEAGE_NON_DETERMINISTIC", "value": "1"}]),
+            GapKind.NON_DETERMINISTIC,
+            "train",
+        ),
+        (
+            World(pod_annotations={"lineage.kfp/non-deterministic": "true"}),
             GapKind.NON_DETERMINISTIC,
             "train",
         ),
@@ -177,3 +185,21 @@ def test_a_model_a_cached_task_also_lists_is_planned_from_the_task_that_ran(
     plan = build_plan(LineageService(MlmdReader(store)), store, ids["model"])
     assert plan.document["model"]["producer"] == ids["train"]
     assert [run["id"] for run in plan.document["runs"]] == [ids["run"]]
+
+
+def test_an_input_with_a_snapshot_and_no_digest_is_no_gap(store: MlmdStore, tmp_path: Path) -> None:
+    ids = World(raw_digest=False).record(store)
+    data = tmp_path / "lake"
+    data.mkdir()
+    (data / "raw.csv").write_bytes(RAW_BYTES)
+    blobs = LocalBlobStore(tmp_path / "snapshots")
+    (raw,) = store.get_artifacts([ids["raw"]])
+    parts = snapshot_parts(raw, create(data, blobs), blobs)
+    store.put_run(parts.record(raw))
+    plan = build_plan(LineageService(MlmdReader(store)), store, ids["model"])
+    assert plan.gaps == ()
+    (item,) = plan.document["inputs"]
+    assert item["digest"] is None
+    assert item["snapshots"] == [
+        {"id": parts.snapshot.id, "root": parts.created.manifest.root, "store": blobs.location}
+    ]

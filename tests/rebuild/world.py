@@ -52,6 +52,7 @@ class World:
     raw_digest: bool = True
     model_digest: bool = True
     with_spec: bool = True
+    pod_annotations: dict[str, str] = field(default_factory=dict)  # of train, in the platform spec
     epochs: int = 3
 
     def spec(self) -> dict[str, Any]:
@@ -104,6 +105,14 @@ class World:
             },
         }
 
+    def platform_spec(self) -> dict[str, Any] | None:
+        """The Kubernetes platform spec kfp-kubernetes writes for pod annotations, if any."""
+        if not self.pod_annotations:
+            return None
+        executor = {"podMetadata": {"annotations": self.pod_annotations}}
+        executors = {"exec-train": executor}
+        return {"platforms": {"kubernetes": {"deploymentSpec": {"executors": executors}}}}
+
     def ids(self) -> dict[str, str]:
         return {
             "run": model.run_id(self.run),
@@ -117,7 +126,7 @@ class World:
 
     def record(self, store: MetadataStore) -> dict[str, str]:
         """Write the spec (unless left out) and the run; the ids of what was written."""
-        info = parse_spec(self.spec())
+        info = parse_spec(self.spec(), self.platform_spec())
         parents = [model.pipeline_id(PIPELINE)]
         if self.with_spec:
             write_spec(store, info)
