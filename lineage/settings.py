@@ -71,6 +71,21 @@ class Neo4jConfig(_Strict):
     database: str = "neo4j"
 
 
+class EnvironmentConfig(_Strict):
+    """A named place to rebuild a model: ``LINEAGE_ENVIRONMENTS__<NAME>__<FIELD>``.
+
+    Names are read in lower case (environment variables are not case-sensitive here).
+    ``store`` holds migrated inputs and snapshots, content-addressed as the snapshot store
+    lays them out: a directory or an fsspec URL. ``registry`` is ``host[:port]``, optionally
+    followed by a path that prefixes every migrated repository.
+    """
+
+    runner: Literal["local"] = "local"  # kfp.local's SubprocessRunner
+    registry: str | None = None
+    store: str | None = None
+    pipeline_root: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINEAGE_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -87,6 +102,8 @@ class Settings(BaseSettings):
     # The secret API cursors are sealed with. Unset: a random key per process, so cursors
     # do not survive a restart and are refused by another worker process.
     cursor_key: SecretStr | None = None
+    # Named environments a model can be rebuilt in (``lineage rebuild``).
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
 
     @field_validator("insecure_registries", mode="before")
     @classmethod

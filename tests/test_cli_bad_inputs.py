@@ -118,6 +118,15 @@ CASES: dict[str, list[Case]] = {
     ],
     "graph sync": [Case(["graph", "sync"], "bolt://127.0.0.1:1", NEO4J_DOWN)],
     "graph verify": [Case(["graph", "verify"], "bolt://127.0.0.1:1", NEO4J_DOWN)],
+    "rebuild plan": [
+        Case(["rebuild", "plan", "artifact:nope", "--backend", "mlmd"], "'artifact:nope'"),
+        Case(["rebuild", "plan", "artifact:nope", "--tolerance", "acc"], "'acc'"),
+        Case(["rebuild", "plan", "a"], "{d}/corrupt/mlmd.sqlite", {"LINEAGE_HOME": "{d}/corrupt"}),
+    ],
+    "rebuild check": [
+        Case(["rebuild", "check", "artifact:nope", "--backend", "mlmd"], "'artifact:nope'"),
+        Case(["rebuild", "check", "artifact:nope", "--env", "nowhere"], "'nowhere'"),
+    ],
     "api export-schema": [Case(["api", "export-schema", "--out", "{d}"], "{d}")],
 }
 

@@ -18,6 +18,7 @@ from lineage.cli import (  # noqa: F401 - importing a module registers its inges
     store,
 )
 from lineage.cli import query as query_cli
+from lineage.cli import rebuild as rebuild_cli
 from lineage.cli import run as run_cli
 from lineage.cli import serve as serve_cli
 from lineage.cli import snapshot as snapshot_cli
@@ -40,6 +41,7 @@ walks_cli.register(app)  # lineage, impact, diff, path
 serve_cli.register(app)  # serve, api export-schema
 demo_cli.register(app)  # demo
 query_cli.register(app)  # query (GraphQL)
+app.add_typer(rebuild_cli.app, name="rebuild")
 
 
 def _version(value: bool) -> None:
