@@ -43,16 +43,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 import gen  # noqa: E402
 import httpx  # noqa: E402
 
-from lineage.model import EdgeKind  # noqa: E402
-from lineage.query.mlmd_reader import MlmdReader  # noqa: E402
+from lineage.model import Direction, EdgeKind, LineageEdge, LineageNode  # noqa: E402
 from lineage.query.port import Expansion, Reach  # noqa: E402
+from lineage.query.readers.mlmd.reader import MlmdReader  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
-from lineage.query.types import (  # noqa: E402
-    Direction,
-    LineageEdge,
-    LineageNode,
-    LineageQuery,
-)
+from lineage.query.types import LineageQuery  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
 from tests.services import free_port  # noqa: E402
 

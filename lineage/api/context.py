@@ -27,10 +27,9 @@ from lineage.api.limits import Limits
 from lineage.api.scope import ScopedReader, Visibility
 from lineage.errors import NotFoundError
 from lineage.graph.readers import pinned
-from lineage.model import Artifact, Context, EdgeKind, Event, Execution, RunRecord
+from lineage.model import Artifact, Context, Direction, EdgeKind, Event, Execution, RunRecord
 from lineage.query.port import LineageReader
 from lineage.query.service import LineageService
-from lineage.query.types import Direction
 from lineage.store.port import MetadataStore, Stamp
 
 R = TypeVar("R")

@@ -20,9 +20,7 @@ from lineage.api.recurring import RecurringRun
 from lineage.api.runs import Pipeline, PipelineVersion, Run, pipeline_matches
 from lineage.api.tasks import Task
 from lineage.errors import BadInputError, NotFoundError
-from lineage.model import EdgeKind, EventType, KfpType, LineageType, NodeKind
-from lineage.query import types as q
-from lineage.query.types import Direction
+from lineage.model import Direction, EdgeKind, EventType, KfpType, LineageType, NodeKind
 from lineage.store.port import Page
 
 if TYPE_CHECKING:
@@ -157,7 +155,7 @@ async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
     return Snapshot.of(found)
 
 
-async def require_node(c: RequestContext, node_id: str) -> q.LineageNode:
+async def require_node(c: RequestContext, node_id: str) -> model.LineageNode:
     """The node as the reader holds it; NOT_FOUND when it is unknown or hidden. The check
     before a walk: the walk reads what it needs, so the typed view is not read."""
     _check_id(node_id, "lineage node")

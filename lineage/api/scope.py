@@ -31,10 +31,10 @@ from typing import TypeVar
 from lineage import model
 from lineage.api.auth import Principal
 from lineage.api.scoped_impact import scoped_page
-from lineage.model import EdgeKind, NodeKind
+from lineage.model import Direction, EdgeKind, LineageNode, NodeKind
 from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import Expansion, LineageReader, Reach
-from lineage.query.types import Direction, LineageNode, LineageQuery
+from lineage.query.types import LineageQuery
 
 _TASK_LINKS = frozenset({EdgeKind.INPUT, EdgeKind.OUTPUT, EdgeKind.USES_IMAGE})
 _PART_OF = frozenset({EdgeKind.PART_OF})

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lineage.model import LineageNode
 from lineage.query.paging import PagedReach, ReachPage
-from lineage.query.types import LineageNode
 
 if TYPE_CHECKING:
     from lineage.api.scope import Visibility

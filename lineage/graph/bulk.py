@@ -26,12 +26,13 @@ from typing import Any, TypeVar
 
 import neo4j
 
-from lineage.graph import hops, levels
+from lineage.graph import level_index as levels
+from lineage.graph import reach_index as hops
 from lineage.graph import rows as texts
 from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.scan import Batch
 from lineage.model import EdgeKind, NodeKind
-from lineage.query import projection
+from lineage.store import row_rules as projection
 
 R = TypeVar("R")
 FLOW_KINDS = frozenset(EdgeKind(k) for k in hops.FLOW.split("|"))

@@ -17,7 +17,7 @@ from ml_metadata.metadata_store import metadata_store
 from lineage.errors import UnavailableError
 from lineage.graph.connect import Graph
 from lineage.graph.sync import LOOKBACK_MS, SyncReport, sync
-from lineage.query.mlmd_rows import MlmdRows
+from lineage.store.rows import MlmdRows
 
 INTERVAL_S = 0.2  # between polls; a new run is visible within this plus one sync
 

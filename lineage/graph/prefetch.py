@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lineage.graph import rows
-from lineage.model import EdgeKind
-from lineage.query import gcpause, projection
+from lineage.model import Direction, EdgeKind, LineageEdge, LineageNode
+from lineage.query import gcpause
 from lineage.query.port import CappedExpansion, Expansion, Reach
-from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
+from lineage.query.types import LineageQuery
+from lineage.store import row_rules as projection
 
 if TYPE_CHECKING:
     from lineage.graph.reader import Neo4jReader

@@ -23,8 +23,8 @@ from lineage.graph.auto import AutoReader
 from lineage.graph.connect import Graph, graph_from_settings
 from lineage.graph.freshness import Freshness, freshness
 from lineage.graph.reader import Neo4jReader
-from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.port import LineageReader
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.service import LineageService
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore

@@ -21,14 +21,15 @@ from typing import Any
 import neo4j
 
 from lineage.errors import ConfigError
-from lineage.graph import bulk, hops, levels
+from lineage.graph import bulk
+from lineage.graph import level_index as levels
+from lineage.graph import reach_index as hops
 from lineage.graph import rows as texts
 from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.scan import PAGE, Batch, scan
-from lineage.model import EdgeKind, NodeKind
-from lineage.query import projection
-from lineage.query.mlmd_rows import MlmdRows
-from lineage.query.types import LineageEdge, LineageNode
+from lineage.model import EdgeKind, LineageEdge, LineageNode, NodeKind
+from lineage.store import row_rules as projection
+from lineage.store.rows import MlmdRows
 
 STATE_KEY = hops.STATE_KEY
 _Page = tuple[Batch, list[bulk.Item]]

@@ -27,9 +27,9 @@ from lineage.graph.connect import Graph
 from lineage.graph.readers import Backend, open_reader
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.query.mlmd_rows import rows_for
 from lineage.settings import Neo4jConfig, Settings
 from lineage.store.connect import open_sqlite, open_store
+from lineage.store.rows import rows_for
 from tests.api.conftest import BOOK, gql
 from tests.api.mixed_world import IMAGE, TFX_PIPELINE, Mixed, build_mixed
 from tests.conftest import require

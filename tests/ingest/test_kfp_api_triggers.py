@@ -22,13 +22,13 @@ from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.ingest.api_client import KfpApiClient
 from lineage.ingest.kfp_api import KfpApiIngest
-from lineage.model import EdgeKind, LineageType, NodeKind, recurring_run_id, run_id
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.model import Direction, EdgeKind, LineageType, NodeKind, recurring_run_id, run_id
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.service import LineageService
-from lineage.query.types import Direction, LineageQuery
+from lineage.query.types import LineageQuery
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.api.conftest import gql
 from tests.ingest.api_replay import MLMD_ERA, ReplayServer
 from tests.ingest.mlmd_helpers import fast_tmp, open_home

@@ -18,23 +18,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineage.errors import LineageError
-from lineage.graph import levels
+from lineage.graph import level_index as levels
 from lineage.graph.connect import Graph
 from lineage.graph.reader import Neo4jReader
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.model import Artifact, ExecutionState, KfpType, NodeKind, RunRecord
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
-from lineage.query.service import LineageService
-from lineage.query.types import (
+from lineage.model import (
     ALL_EDGES,
     DATA_FLOW,
+    Artifact,
     Direction,
-    ImpactQuery,
-    LineageQuery,
+    ExecutionState,
+    KfpType,
+    NodeKind,
+    RunRecord,
 )
+from lineage.query.readers.mlmd.reader import MlmdReader
+from lineage.query.service import LineageService
+from lineage.query.types import ImpactQuery, LineageQuery
 from lineage.store.connect import open_sqlite
+from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.query.kfp_runs import Run, dataset, image, snapshot_record
 from tests.query.live_reader import LiveNeo4jReader

@@ -18,8 +18,8 @@ from ml_metadata import errors as mlmd_errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-from lineage.query import projection
-from lineage.query.types import LineageNode
+from lineage.model import LineageNode
+from lineage.store import row_rules
 
 T = TypeVar("T")
 Cls = Literal["context", "execution", "artifact"]
@@ -91,11 +91,11 @@ class MlmdRows:
         type_name = self.type_name(proto.type_id)
         node: LineageNode | None
         if cls == "context":
-            node = projection.context_node(proto, type_name)
+            node = row_rules.context_node(proto, type_name)
         elif cls == "execution":
-            node = projection.execution_node(proto, type_name)
+            node = row_rules.execution_node(proto, type_name)
         else:
-            node = projection.artifact_node(proto, type_name)
+            node = row_rules.artifact_node(proto, type_name)
         row = Row(cls, int(proto.id), proto, type_name, node)
         if node is not None:
             if len(self._refs) < _CACHE_MAX:

@@ -1,0 +1,1 @@
+"""The lineage readers, one adapter per backend, each behind lineage.query.port."""
