@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ml_metadata.metadata_store import metadata_store
-
 from lineage.model import LineageEdge, LineageNode, NodeKind
 from lineage.store import row_rules
-from lineage.store.rows import Cls, MlmdRows, Row
+from lineage.store.row_scan import Cls
+from lineage.store.rows import MlmdRows, Row
 
 PAGE = 10_000  # rows per page: one Neo4j transaction each (the issue asks 10k-20k)
 
@@ -32,26 +31,18 @@ class Batch:
 
 
 def _pages(rows: MlmdRows, cls: Cls, since_ms: int | None, page: int) -> Iterator[list[Row]]:
-    fetch = {
-        "context": rows.mlmd.get_contexts,
-        "execution": rows.mlmd.get_executions,
-        "artifact": rows.mlmd.get_artifacts,
-    }[cls]
     after = 0
     while True:
         query = f"id > {after}"
         if since_ms is not None:
             query += f" AND last_update_time_since_epoch >= {since_ms}"
-        options = metadata_store.ListOptions(
-            limit=page, order_by=metadata_store.OrderByField.ID, is_asc=True, filter_query=query
-        )
-        protos = fetch(list_options=options)
-        if not protos:
+        found = rows.listed(cls, query, limit=page)
+        if not found:
             return
-        yield [rows.wrap(cls, p) for p in protos]
-        if len(protos) < page:
+        yield found
+        if len(found) < page:
             return
-        after = int(protos[-1].id)
+        after = found[-1].row
 
 
 def _updated(page: list[Row]) -> int:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from lineage.model import Artifact, Context, Event, Execution, RunRecord
+
+if TYPE_CHECKING:
+    from lineage.store.rows import MlmdRows
 
 T = TypeVar("T")
 
@@ -121,5 +124,18 @@ class MetadataStore(Protocol):
         ...
 
     def put_state(self, key: str, value: Mapping[str, Any]) -> None: ...
+
+    # --- capabilities: what a backend offers beyond the verbs above ---------
+
+    @property
+    def supports_row_scan(self) -> bool:
+        """True when ``row_scanner`` reads the store's rows in bulk (an MLMD store): what
+        the MLMD reader and the Neo4j projection read through."""
+        ...
+
+    def row_scanner(self) -> MlmdRows:
+        """The bulk row reader over the store (lineage.store.rows), with the store's SQL
+        fast paths. Only when ``supports_row_scan``."""
+        ...
 
     def close(self) -> None: ...

@@ -11,14 +11,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ml_metadata.metadata_store import metadata_store
-
 from lineage.model import Direction, EdgeKind, KfpType, LineageEdge, LineageNode, NodeKind
 from lineage.query import impact
 from lineage.query.port import Expansion, Reach
 from lineage.query.types import LineageQuery
 from lineage.store import row_rules
-from lineage.store.mlmd import MlmdStore
+from lineage.store.port import MetadataStore
+from lineage.store.row_scan import MlmdClient, list_options
 from lineage.store.rows import Row, rows_for
 
 # A digest (sha256:<hex>) or an image id (image:<repository>@<digest>), or a prefix of one:
@@ -50,7 +49,7 @@ class MlmdReader:
     """Construct with an open ``MlmdStore`` (preferred: it lends its SQL fast path for
     attributions) or with a raw MLMD client."""
 
-    def __init__(self, source: MlmdStore | metadata_store.MetadataStore) -> None:
+    def __init__(self, source: MetadataStore | MlmdClient) -> None:
         self.rows = rows_for(source)
 
     @property
@@ -83,9 +82,7 @@ class MlmdReader:
             f"type_id = {type_id} AND (custom_properties.digest.string_value = '{text}' "
             f"OR external_id LIKE '{text}%')"
         )
-        protos = self.rows.mlmd.get_artifacts(
-            list_options=metadata_store.ListOptions(filter_query=query)
-        )
+        protos = self.rows.scan.listed("artifact", list_options(query))
         found = [row_rules.artifact_node(p, LineageType.IMAGE.value) for p in protos]
         return [
             n
@@ -162,29 +159,7 @@ class MlmdReader:
             if edge is not None and edge.kind in kinds:
                 step.add(edge, task.node)
         if snapshotting and EdgeKind.SNAPSHOT_OF in kinds:
-            # Fold snapshotting: reach across it to the artifacts on its other side.
-            other = self.rows.events_of_executions([r.row for r in snapshotting])
-            far_events = [
-                e for e in other if (row_rules.is_input if up else row_rules.is_output)(e)
-            ]
-            fars = self.rows.by_rows("artifact", {e.artifact_id for e in far_events})
-            near_of: dict[int, list[int]] = {}
-            for event in from_artifacts:
-                if executions[event.execution_id].type == row_rules.SNAPSHOTTING:
-                    near_of.setdefault(event.execution_id, []).append(event.artifact_id)
-            for event in far_events:
-                far = fars.get(event.artifact_id)
-                if far is None or far.node is None:
-                    continue
-                for near_row in near_of.get(event.execution_id, []):
-                    near = artifacts[near_row].node
-                    assert near is not None
-                    edge = (
-                        row_rules.snapshot_edge(far.node, near)
-                        if up
-                        else row_rules.snapshot_edge(near, far.node)
-                    )
-                    step.add(edge, far.node)
+            self._fold_snapshots(up, snapshotting, from_artifacts, executions, artifacts, step)
         if tasks:
             # From a task: upstream, the artifacts it read; downstream, those it wrote.
             wanted = row_rules.is_input if up else row_rules.is_output
@@ -198,6 +173,37 @@ class MlmdReader:
                 edge = row_rules.event_edge(event, task_node, art_row.node)
                 if edge is not None and edge.kind in kinds:
                     step.add(edge, art_row.node)
+
+    def _fold_snapshots(
+        self,
+        up: bool,
+        snapshotting: list[Row],
+        from_artifacts: list[Any],
+        executions: dict[int, Row],
+        artifacts: dict[int, Row],
+        step: _Step,
+    ) -> None:
+        # Fold snapshotting: reach across it to the artifacts on its other side.
+        other = self.rows.events_of_executions([r.row for r in snapshotting])
+        far_events = [e for e in other if (row_rules.is_input if up else row_rules.is_output)(e)]
+        fars = self.rows.by_rows("artifact", {e.artifact_id for e in far_events})
+        near_of: dict[int, list[int]] = {}
+        for event in from_artifacts:
+            if executions[event.execution_id].type == row_rules.SNAPSHOTTING:
+                near_of.setdefault(event.execution_id, []).append(event.artifact_id)
+        for event in far_events:
+            far = fars.get(event.artifact_id)
+            if far is None or far.node is None:
+                continue
+            for near_row in near_of.get(event.execution_id, []):
+                near = artifacts[near_row].node
+                assert near is not None
+                edge = (
+                    row_rules.snapshot_edge(far.node, near)
+                    if up
+                    else row_rules.snapshot_edge(near, far.node)
+                )
+                step.add(edge, far.node)
 
     def _references(
         self, rows: dict[str, Row], way: Direction, kinds: frozenset[EdgeKind], step: _Step
