@@ -43,15 +43,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 import gen  # noqa: E402
 import httpx  # noqa: E402
 
-from lineage.model import EdgeKind  # noqa: E402
-from lineage.query.port import Expansion, Reach  # noqa: E402
-from lineage.query.service import LineageService  # noqa: E402
-from lineage.query.types import (  # noqa: E402
+from lineage.model import (  # noqa: E402
     Direction,
+    EdgeKind,
     LineageEdge,
     LineageNode,
-    LineageQuery,
 )
+from lineage.query.port import Expansion, Reach  # noqa: E402
+from lineage.query.service import LineageService  # noqa: E402
+from lineage.query.types import LineageQuery  # noqa: E402
 from lineage.settings import Settings  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
 from lineage.wiring import Backend, open_lineage  # noqa: E402

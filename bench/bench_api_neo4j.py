@@ -30,11 +30,14 @@ from bench_lineage import BenchNeo4j  # noqa: E402
 
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.sync import sync  # noqa: E402
-from lineage.query.mlmd_rows import rows_for  # noqa: E402
+from lineage.model import (  # noqa: E402
+    Direction,
+    LineageQuery,
+)
 from lineage.query.readers.neo4j.reader import Neo4jReader  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
-from lineage.query.types import Direction, LineageQuery  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
+from lineage.store.rows import rows_for  # noqa: E402
 
 
 def main() -> None:

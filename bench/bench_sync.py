@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
-from lineage.query.mlmd_rows import rows_for
+from lineage.store.rows import rows_for
 from lineage.store.connect import open_sqlite
 store = open_sqlite(Path(sys.argv[2]))
 report = sync(Graph(sys.argv[3]), rows_for(store), store.location, full=True)

@@ -36,9 +36,9 @@ import gen  # noqa: E402
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.scan import scan  # noqa: E402
 from lineage.graph.sync import ensure_schema, sync, wipe  # noqa: E402
-from lineage.query import projection  # noqa: E402
-from lineage.query.mlmd_rows import rows_for  # noqa: E402
+from lineage.store import row_rules as projection  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
+from lineage.store.rows import rows_for  # noqa: E402
 from tests.services import Neo4jService  # noqa: E402
 
 BATCH = 10_000

@@ -30,8 +30,8 @@ import gen  # noqa: E402
 from lineage import model  # noqa: E402
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.sync import sync  # noqa: E402
-from lineage.query.mlmd_rows import rows_for  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
+from lineage.store.rows import rows_for  # noqa: E402
 from tests.services import Neo4jService  # noqa: E402
 
 

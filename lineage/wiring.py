@@ -24,9 +24,9 @@ from enum import StrEnum
 from lineage.errors import UnavailableError
 from lineage.graph.connect import Graph, graph_from_settings
 from lineage.graph.freshness import freshness
-from lineage.query.mlmd_reader import MlmdReader
 from lineage.query.port import LineageReader
 from lineage.query.readers.auto import AutoReader
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.settings import Settings

@@ -24,10 +24,9 @@ from strawberry.dataloader import DataLoader
 from lineage.api.guards import cursors
 from lineage.api.guards.auth import Principal
 from lineage.api.guards.limits import Limits
-from lineage.model import Artifact, Context, EdgeKind, Event, Execution, RunRecord
+from lineage.model import Artifact, Context, Direction, EdgeKind, Event, Execution, RunRecord
 from lineage.query.port import LineageReader
 from lineage.query.service import LineageService
-from lineage.query.types import Direction
 from lineage.services.catalog import Catalog
 from lineage.services.scope import ScopedReader, Visibility
 from lineage.store.port import MetadataStore, Stamp

@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.types.nodes import SelectedField
 
+from lineage import model
 from lineage.api.context import RequestContext
 from lineage.api.fastpath import FastExecutor
 from lineage.api.guards.errors import tag_errors
@@ -142,7 +143,7 @@ class Query:
         self,
         info: Info,
         id: strawberry.ID,
-        direction: Direction = q.Direction.UPSTREAM,  # type: ignore[valid-type]
+        direction: Direction = model.Direction.UPSTREAM,  # type: ignore[valid-type]
         depth: int = q.DEFAULT_DEPTH,
         limit: int = q.DEFAULT_LIMIT,
         kinds: list[NodeKind] | None = None,  # type: ignore[valid-type]

@@ -13,7 +13,7 @@ import typer
 from lineage.cli.common import handle_errors, load_settings, open_store, print_json
 from lineage.errors import LineageError
 from lineage.graph.connect import Graph
-from lineage.query.mlmd_rows import MlmdRows, rows_for
+from lineage.store.rows import MlmdRows, rows_for
 from lineage.wiring import open_graph
 
 if TYPE_CHECKING:

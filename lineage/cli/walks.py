@@ -11,16 +11,14 @@ from rich.table import Table
 
 from lineage.cli.common import handle_errors, load_settings, print_json
 from lineage.errors import BadInputError, NotFoundError
-from lineage.model import NodeKind
+from lineage.model import Direction, LineageNode, NodeKind
 from lineage.query.jsonify import as_json
 from lineage.query.service import LineageService
 from lineage.query.types import (
     DEFAULT_DEPTH,
     DEFAULT_LIMIT,
     DEFAULT_PAGE,
-    Direction,
     ImpactQuery,
-    LineageNode,
     LineageQuery,
 )
 from lineage.wiring import Backend, open_service

@@ -1,7 +1,7 @@
 """A full sync's writes: plain creates page by page, the derived indexes once at the end.
 
-An incremental sync keeps the reach index (``lineage.graph.hops``) and the level index
-(``lineage.graph.levels``) up to date in each batch's transaction, by queries that
+An incremental sync keeps the reach index (``lineage.graph.reach_index``) and the level index
+(``lineage.graph.level_index``) up to date in each batch's transaction, by queries that
 read the graph around what it wrote. Into an emptied projection that is wasted work:
 the whole store passes by, so the sync keeps the few facts the indexes need (node
 kinds, data-flow edges, task references, degrees), as integers, while it writes the
@@ -26,12 +26,13 @@ from typing import Any, TypeVar
 
 import neo4j
 
-from lineage.graph import hops, levels
+from lineage.graph import level_index as levels
+from lineage.graph import reach_index as hops
 from lineage.graph import rows as texts
 from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.scan import Batch
 from lineage.model import EdgeKind, NodeKind
-from lineage.query import projection
+from lineage.store import row_rules as projection
 
 R = TypeVar("R")
 FLOW_KINDS = frozenset(EdgeKind(k) for k in hops.FLOW.split("|"))

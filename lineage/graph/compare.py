@@ -11,7 +11,7 @@ from anything kept in Neo4j, which a forger could set as well.
 
 Neo4j builds each string server-side, so one Bolt value crosses per node (the
 driver decodes values in Python; a map would cost a dozen). Index bookkeeping
-(``lineage.graph.levels``: ``ls``/``lt`` on edges, ``lvl_*_par`` and the
+(``lineage.graph.level_index``: ``ls``/``lt`` on edges, ``lvl_*_par`` and the
 ``LevelOut``/``LevelIn`` labels on nodes) is left out here: verify checks it apart.
 """
 
@@ -22,21 +22,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage.graph import hops
+from lineage.graph import reach_index
 from lineage.graph import rows as texts
 from lineage.graph.connect import Graph
-from lineage.model import EdgeKind, NodeKind
-from lineage.query import projection
-from lineage.query.types import LineageEdge, LineageNode
+from lineage.model import EdgeKind, LineageEdge, LineageNode, NodeKind
+from lineage.store import row_rules
 
 SEP = texts.SEP
 _CY_SEP = "'\\u001F'"
-# The properties the sync writes on a node (``projection.to_row``, and ``row``).
-NODE_KEYS = (*sorted(projection.to_row(LineageNode("x", NodeKind.RUN, "x", "x"))), "row")
+# The properties the sync writes on a node (``row_rules.to_row``, and ``row``).
+NODE_KEYS = (*sorted(row_rules.to_row(LineageNode("x", NodeKind.RUN, "x", "x"))), "row")
 BOOK_KEYS = ["lvl_out_par", "lvl_in_par"]  # the level index's marks
-BOOK_LABELS = ["LevelOut", "LevelIn"]  # the level index's marks (lineage.graph.levels)
+BOOK_LABELS = ["LevelOut", "LevelIn"]  # the level index's marks (lineage.graph.level_index)
 LABELS = sorted({"Node", "Model", *(k.value for k in NodeKind)})
-EDGE_BOOK_KEYS = ["ls", "lt"]  # the level index's end keys, checked by levels.wrong
+EDGE_BOOK_KEYS = ["ls", "lt"]  # the level index's end keys, checked by level_index.wrong
 SHOWN = 20  # ids named per kind of difference
 
 
@@ -59,10 +58,10 @@ def _opt(value: Any) -> str:
 
 def expected_node(node: LineageNode) -> str:
     """The ``node_text`` string of the node the sync writes for this store node."""
-    props = projection.to_row(node)
+    props = row_rules.to_row(node)
     props["row"] = texts.row_text(props)
     labels = {"Node", node.kind.value}
-    if node.kind is NodeKind.ARTIFACT and node.type == hops.MODEL_TYPE:
+    if node.kind is NodeKind.ARTIFACT and node.type == reach_index.MODEL_TYPE:
         labels.add("Model")
     parts = [_opt(props.get(key)) for key in NODE_KEYS]
     parts.append(str(sum(1 for v in props.values() if v is not None)))

@@ -12,26 +12,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from ml_metadata.metadata_store import metadata_store
-
 from lineage.errors import UnavailableError
 from lineage.graph.connect import Graph
 from lineage.graph.sync import LOOKBACK_MS, SyncReport, sync
-from lineage.query.mlmd_rows import MlmdRows
+from lineage.store.rows import MlmdRows
 
 INTERVAL_S = 0.2  # between polls; a new run is visible within this plus one sync
 
 
 def store_watermark(rows: MlmdRows) -> int:
     """The newest ``last_update_time_since_epoch`` in the store (0 when empty)."""
-    options = metadata_store.ListOptions(
-        limit=1, order_by=metadata_store.OrderByField.UPDATE_TIME, is_asc=False
-    )
-    newest = 0
-    for fetch in (rows.mlmd.get_contexts, rows.mlmd.get_artifacts, rows.mlmd.get_executions):
-        for proto in fetch(list_options=options):
-            newest = max(newest, int(proto.last_update_time_since_epoch))
-    return newest
+    return rows.scan.newest_update_ms()
 
 
 def follow(

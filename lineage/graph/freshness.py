@@ -11,12 +11,10 @@ before every answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from ml_metadata.metadata_store import metadata_store
 
 from lineage.graph.connect import Graph
 from lineage.graph.sync import read_state
+from lineage.store.row_scan import MlmdClient, RowScan
 
 
 @dataclass(frozen=True)
@@ -51,20 +49,12 @@ class Freshness:
         )
 
 
-def newest_change_ms(mlmd: metadata_store.MetadataStore) -> int:
+def newest_change_ms(mlmd: MlmdClient) -> int:
     """The newest ``last_update_time`` of any context, artifact or execution (0 if none)."""
-    newest = 0
-    fetches: tuple[Any, ...] = (mlmd.get_contexts, mlmd.get_artifacts, mlmd.get_executions)
-    for fetch in fetches:
-        options = metadata_store.ListOptions(
-            limit=1, order_by=metadata_store.OrderByField.UPDATE_TIME, is_asc=False
-        )
-        for proto in fetch(list_options=options):
-            newest = max(newest, int(proto.last_update_time_since_epoch))
-    return newest
+    return RowScan(mlmd).newest_update_ms()
 
 
-def freshness(graph: Graph, mlmd: metadata_store.MetadataStore, store: str) -> Freshness:
+def freshness(graph: Graph, mlmd: MlmdClient, store: str) -> Freshness:
     """The projection in ``graph`` against the store ``mlmd`` (located at ``store``).
 
     The watermark is read before the store, so a write landing in between makes the

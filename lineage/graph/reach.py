@@ -1,5 +1,5 @@
 """Everything downstream of some starts, read straight from the projection two ways:
-over the reach index (``lineage.graph.hops``) and by walking the data flow itself.
+over the reach index (``lineage.graph.reach_index``) and by walking the data flow itself.
 
 ``verify`` checks the index by comparing the two; the Neo4j reader answers impact
 with them (``lineage.query.readers.neo4j``), and builds its impact pages on the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from lineage.graph import hops
+from lineage.graph import reach_index as hops
 from lineage.graph.connect import Graph
 
 

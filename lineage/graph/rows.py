@@ -21,8 +21,7 @@ from typing import Any
 import orjson
 
 from lineage.graph.connect import Graph
-from lineage.model import EdgeKind, NodeKind
-from lineage.query.types import LineageEdge, LineageNode
+from lineage.model import EdgeKind, LineageEdge, LineageNode, NodeKind
 
 SEP = "\x1f"
 VERSION = 1  # of the stored ``row``; the sync backfills a projection holding another
@@ -81,7 +80,7 @@ def built_text(var: str) -> str:
 
 def row_text(props: Mapping[str, Any]) -> str:
     """The ``node_text`` string of a node from the properties the sync writes for it
-    (``projection.to_row``). Stored with the node as ``row``, it makes reading a node one
+    (``row_rules.to_row``). Stored with the node as ``row``, it makes reading a node one
     property read instead of eight: a 10,000-node level came back in about half the time."""
 
     def opt(value: Any) -> str:

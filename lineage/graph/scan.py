@@ -3,7 +3,7 @@
 Pages follow MLMD row ids (keyset paging) and may be restricted to rows MLMD
 updated since a watermark. Contexts come first, then artifacts, then
 executions: an execution page carries the edges of its events, whose other
-ends are by then already projected. The rules are ``lineage.query.projection``,
+ends are by then already projected. The rules are ``lineage.store.row_rules``,
 the same the MLMD reader walks by.
 """
 
@@ -12,12 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ml_metadata.metadata_store import metadata_store
-
-from lineage.model import NodeKind
-from lineage.query import projection
-from lineage.query.mlmd_rows import Cls, MlmdRows, Row
-from lineage.query.types import LineageEdge, LineageNode
+from lineage.model import LineageEdge, LineageNode, NodeKind
+from lineage.store import row_rules
+from lineage.store.row_scan import Cls
+from lineage.store.rows import MlmdRows, Row
 
 PAGE = 10_000  # rows per page: one Neo4j transaction each (the issue asks 10k-20k)
 
@@ -33,26 +31,18 @@ class Batch:
 
 
 def _pages(rows: MlmdRows, cls: Cls, since_ms: int | None, page: int) -> Iterator[list[Row]]:
-    fetch = {
-        "context": rows.mlmd.get_contexts,
-        "execution": rows.mlmd.get_executions,
-        "artifact": rows.mlmd.get_artifacts,
-    }[cls]
     after = 0
     while True:
         query = f"id > {after}"
         if since_ms is not None:
             query += f" AND last_update_time_since_epoch >= {since_ms}"
-        options = metadata_store.ListOptions(
-            limit=page, order_by=metadata_store.OrderByField.ID, is_asc=True, filter_query=query
-        )
-        protos = fetch(list_options=options)
-        if not protos:
+        found = rows.listed(cls, query, limit=page)
+        if not found:
             return
-        yield [rows.wrap(cls, p) for p in protos]
-        if len(protos) < page:
+        yield found
+        if len(found) < page:
             return
-        after = int(protos[-1].id)
+        after = found[-1].row
 
 
 def _updated(page: list[Row]) -> int:
@@ -74,7 +64,7 @@ def scan(rows: MlmdRows, since_ms: int | None = None, page: int = PAGE) -> Itera
                 continue
             for parent in rows.parents(ctx.row):
                 if parent.node is not None:
-                    context_edges.edges.append(projection.context_edge(ctx.node, parent.node))
+                    context_edges.edges.append(row_rules.context_edge(ctx.node, parent.node))
         yield batch
     if context_edges.edges:
         yield context_edges
@@ -104,20 +94,20 @@ def execution_edges(rows: MlmdRows, page: list[Row]) -> list[LineageEdge]:
         art = artifacts.get(event.artifact_id)
         if art is None or art.node is None:
             continue
-        if ex.type == projection.SNAPSHOTTING:
-            if projection.is_input(event):
+        if ex.type == row_rules.SNAPSHOTTING:
+            if row_rules.is_input(event):
                 sources.setdefault(ex.row, []).append(art.node)
-            elif projection.is_output(event):
+            elif row_rules.is_output(event):
                 snapshots.setdefault(ex.row, []).append(art.node)
             continue
         if ex.node is not None:
-            edge = projection.event_edge(event, ex.node, art.node)
+            edge = row_rules.event_edge(event, ex.node, art.node)
             if edge is not None:
                 edges.append(edge)
     for ex_row, snaps in snapshots.items():
         for source in sources.get(ex_row, []):
             for snap in snaps:
-                folded = projection.snapshot_edge(source, snap)
+                folded = row_rules.snapshot_edge(source, snap)
                 if folded is not None:
                     edges.append(folded)
     tasks = [r for r in page if r.node is not None and r.node.kind is NodeKind.TASK]
@@ -126,7 +116,7 @@ def execution_edges(rows: MlmdRows, page: list[Row]) -> list[LineageEdge]:
         assert task.node is not None
         for ctx in attributed.get(task.row, []):
             if ctx.node is not None:
-                edge = projection.part_of(task.node, ctx.node)
+                edge = row_rules.part_of(task.node, ctx.node)
                 if edge is not None:
                     edges.append(edge)
     return edges
@@ -138,10 +128,10 @@ def reference_edges(tasks: dict[str, LineageNode]) -> list[LineageEdge]:
 
     edges: list[LineageEdge] = []
     for task in tasks.values():
-        original = projection.reference(task, projection.CACHED_FROM)
+        original = row_rules.reference(task, row_rules.CACHED_FROM)
         if original is not None and original in tasks:
             edges.append(LineageEdge(original, task.id, EdgeKind.CACHED_FROM))
-        parent = projection.reference(task, projection.PARENT_TASK)
+        parent = row_rules.reference(task, row_rules.PARENT_TASK)
         if parent is not None and parent in tasks:
             edges.append(LineageEdge(task.id, parent, EdgeKind.PARENT_DAG))
     return edges

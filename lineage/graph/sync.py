@@ -21,14 +21,15 @@ from typing import Any
 import neo4j
 
 from lineage.errors import ConfigError
-from lineage.graph import bulk, hops, levels
+from lineage.graph import bulk
+from lineage.graph import level_index as levels
+from lineage.graph import reach_index as hops
 from lineage.graph import rows as texts
 from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.scan import PAGE, Batch, scan
-from lineage.model import EdgeKind, NodeKind
-from lineage.query import projection
-from lineage.query.mlmd_rows import MlmdRows
-from lineage.query.types import LineageEdge, LineageNode
+from lineage.model import EdgeKind, LineageEdge, LineageNode, NodeKind
+from lineage.store import row_rules as projection
+from lineage.store.rows import MlmdRows
 
 STATE_KEY = hops.STATE_KEY
 _Page = tuple[Batch, list[bulk.Item]]
@@ -47,7 +48,7 @@ SCHEMA = (
     "CREATE INDEX lineage_run_id IF NOT EXISTS FOR (n:Run) ON (n.id)",
     "CREATE INDEX lineage_model_id IF NOT EXISTS FOR (n:Model) ON (n.id)",
     "CREATE CONSTRAINT lineage_sync_key IF NOT EXISTS FOR (s:SyncState) REQUIRE s.key IS UNIQUE",
-    # Cut levels of hubs read their edges in far-id order (lineage.graph.levels).
+    # Cut levels of hubs read their edges in far-id order (lineage.graph.level_index).
     *levels.schema(),
 )
 

@@ -5,7 +5,7 @@ properties themselves (stored node rows, the level index's keys).
 
 The store side is computed with the same scan and rules the sync uses, so a
 difference means Neo4j is behind (a sync is due) or was changed by hand. The
-index (``lineage.graph.hops``) is derived inside Neo4j: for a sample of nodes
+index (``lineage.graph.reach_index``) is derived inside Neo4j: for a sample of nodes
 that feed a model, the models and runs it gives must equal those a walk of the
 data flow gives.
 
@@ -21,17 +21,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage.graph import hops, levels
+from lineage.graph import level_index, reach_index
 from lineage.graph import rows as texts
 from lineage.graph.compare import Comparison
 from lineage.graph.connect import Graph
 from lineage.graph.reach import indexed_reach, walked_reach
 from lineage.graph.scan import reference_edges, scan
-from lineage.model import EdgeKind, NodeKind
-from lineage.query import projection
-from lineage.query.mlmd_rows import MlmdRows
-from lineage.query.traverse import WALK_BUDGET
-from lineage.query.types import LineageNode
+from lineage.model import WALK_BUDGET, EdgeKind, LineageNode, NodeKind
+from lineage.store import row_rules
+from lineage.store.rows import MlmdRows
 
 EdgeKey = tuple[str, str, str]  # (source, target, kind)
 KINDS = sorted(k.value for k in EdgeKind)  # the projection's edges; not the index's
@@ -136,7 +134,7 @@ def _slim(task: LineageNode) -> LineageNode:
     return LineageNode(task.id, task.kind, "", "", kept)
 
 
-_REFERENCES = (projection.CACHED_FROM, projection.PARENT_TASK)
+_REFERENCES = (row_rules.CACHED_FROM, row_rules.PARENT_TASK)
 
 
 def verify(
@@ -179,10 +177,10 @@ def verify(
         if hash((r["s"], r["t"], r["kind"])) not in store_edges
     )
     report.sampled = report.compared.edges_checked + len(theirs)
-    if hops.ready(graph):
+    if reach_index.ready(graph):
         check_index(graph, report, index_sample)
     report.rows_wrong = texts.stale(graph)
-    report.levels_wrong = levels.wrong(graph)
+    report.levels_wrong = level_index.wrong(graph)
     return report
 
 
@@ -190,7 +188,7 @@ def check_index(graph: Graph, report: VerifyReport, sample: int) -> None:
     """Compare the index with the walk for a sample of starts that feed something,
     the busiest first (hubs are where a wrong shortcut hides most answers)."""
     starts = graph.run(
-        f"MATCH (s:Node)-[:{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}]->() WHERE NOT s:Task "
+        f"MATCH (s:Node)-[:{reach_index.FEEDS_MODEL}|{reach_index.FEEDS_RUN}]->() WHERE NOT s:Task "
         "WITH s, count(*) AS fan ORDER BY fan DESC, s.id LIMIT $n RETURN s.id AS id",
         "sampling reach index starts",
         n=sample,

@@ -14,6 +14,7 @@ from typing import Any
 from lineage.ingest.artifact_digest import ArtifactDigester, write_with_digests
 from lineage.model import Artifact, Context, Event, Execution, RunRecord
 from lineage.store.port import MetadataStore, Page, Stamp, StoreCounts, WriteResult
+from lineage.store.rows import MlmdRows
 
 
 class DigestingStore:
@@ -84,3 +85,10 @@ class DigestingStore:
 
     def execution_row_ids(self, ids: Sequence[str]) -> dict[str, int]:
         return self.inner.execution_row_ids(ids)
+
+    @property
+    def supports_row_scan(self) -> bool:
+        return self.inner.supports_row_scan
+
+    def row_scanner(self) -> MlmdRows:
+        return self.inner.row_scanner()

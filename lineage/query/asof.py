@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lineage.model import NodeKind
-from lineage.query.types import ImpactAnswer, LineageAnswer, LineageNode
+from lineage.model import LineageNode, NodeKind
+from lineage.query.types import ImpactAnswer, LineageAnswer
 from lineage.store import history
 
 # Kinds whose node carries the row's own state (an execution's or an artifact's).

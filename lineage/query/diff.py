@@ -13,19 +13,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from lineage.errors import BadInputError
-from lineage.model import EdgeKind, NodeKind
+from lineage.model import DATA_FLOW, Direction, EdgeKind, LineageNode, NodeKind
 from lineage.query import asof, traverse
 from lineage.query.port import LineageReader
 from lineage.query.types import (
-    DATA_FLOW,
     MAX_DEPTH,
     MAX_LIMIT,
     Change,
     DiffAnswer,
     DiffCategory,
     DiffEntry,
-    Direction,
-    LineageNode,
     LineageQuery,
 )
 

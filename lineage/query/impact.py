@@ -16,10 +16,10 @@ import json
 from collections.abc import Sequence
 
 from lineage.errors import BadInputError
-from lineage.model import EdgeKind, NodeKind
+from lineage.model import DATA_FLOW, Direction, EdgeKind, LineageNode, NodeKind
 from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import LineageReader
-from lineage.query.types import DATA_FLOW, Direction, ImpactAnswer, ImpactQuery, LineageNode
+from lineage.query.types import ImpactAnswer, ImpactQuery
 
 MODEL_TYPE = "system.Model"
 

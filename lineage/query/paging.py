@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from lineage.query.types import LineageNode
+from lineage.model import LineageNode
 
 
 @dataclass(frozen=True, slots=True)

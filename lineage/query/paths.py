@@ -8,9 +8,9 @@ snapshot to its source. The path lists that edge as stored (source -> snapshot).
 
 from __future__ import annotations
 
-from lineage.model import EdgeKind
+from lineage.model import DATA_FLOW, Direction, EdgeKind, LineageEdge, LineageNode
 from lineage.query.port import LineageReader
-from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageNode, PathAnswer
+from lineage.query.types import PathAnswer
 
 _SNAPSHOT_OF = frozenset({EdgeKind.SNAPSHOT_OF})
 DOWN, UP = Direction.DOWNSTREAM, Direction.UPSTREAM

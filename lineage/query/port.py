@@ -1,6 +1,6 @@
 """The LineageReader port: the few primitives the lineage service needs of a backend.
 
-Two adapters implement it: ``lineage.query.mlmd_reader.MlmdReader`` (the embedded
+Two adapters implement it: ``lineage.query.readers.mlmd.reader.MlmdReader`` (the embedded
 default, reading MLMD events) and ``lineage.query.readers.neo4j.reader.Neo4jReader`` (Cypher
 over the projection). The walks themselves (depth, limits, truncation) live once
 in ``lineage.query.traverse``, so the two readers agree by construction: each
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from lineage.model import EdgeKind
-from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
+from lineage.model import Direction, EdgeKind, LineageEdge, LineageNode
+from lineage.query.types import LineageQuery
 
 
 @dataclass(frozen=True, slots=True)

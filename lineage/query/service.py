@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lineage.errors import BadInputError, NotFoundError
+from lineage.model import LineageNode
 from lineage.query import asof, paths, traverse
 from lineage.query import diff as diffing
 from lineage.query import impact as impacts
@@ -21,7 +22,6 @@ from lineage.query.types import (
     ImpactAnswer,
     ImpactQuery,
     LineageAnswer,
-    LineageNode,
     LineageQuery,
     PathAnswer,
 )

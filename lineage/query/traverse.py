@@ -14,20 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from lineage.model import EdgeKind, NodeKind
+from lineage.model import WALK_BUDGET, Direction, EdgeKind, LineageEdge, LineageNode, NodeKind
 from lineage.query import gcpause
 from lineage.query.port import CappedExpand, Expansion, LineageReader
-from lineage.query.types import (
-    Direction,
-    LineageAnswer,
-    LineageEdge,
-    LineageNode,
-    LineageQuery,
-)
-
-# A walk whose nodes other than those returned pile up past this is cut: a
-# kinds filter must not turn a bounded answer into a walk of the whole store.
-WALK_BUDGET = 200_000
+from lineage.query.types import LineageAnswer, LineageQuery
 
 
 @dataclass

@@ -1,42 +1,23 @@
 """The questions the lineage service answers and the shapes of its answers.
 
 Plain frozen data, shared by both readers (MLMD and Neo4j), the service, the CLI
-and the GraphQL API. Tuples, not lists, so answers compare and hash; every
-collection in an answer is sorted, so two readers that agree give equal answers.
+and the GraphQL API; the nodes and edges in them are lineage.model's. Tuples, not
+lists, so answers compare and hash; every collection in an answer is sorted, so two
+readers that agree give equal answers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
-from lineage.model import EdgeKind, NodeKind, Properties
-
-# The edges that carry data: lineage (upstream/downstream) walks these by default.
-# PART_OF, VERSION_OF and PARENT_DAG describe where a task sits, not what fed it;
-# a query may add them to ``LineageQuery.edge_kinds`` to walk them too.
-DATA_FLOW: frozenset[EdgeKind] = frozenset(
-    {
-        EdgeKind.INPUT,
-        EdgeKind.OUTPUT,
-        EdgeKind.USES_IMAGE,
-        EdgeKind.SNAPSHOT_OF,
-        EdgeKind.CACHED_FROM,
-    }
-)
-ALL_EDGES: frozenset[EdgeKind] = frozenset(EdgeKind)
+from lineage.model import DATA_FLOW, Direction, EdgeKind, LineageEdge, LineageNode, NodeKind
 
 MAX_DEPTH = 1000  # deeper than any real pipeline chain; beyond it the input is a mistake
 MAX_LIMIT = 100_000  # nodes in one lineage answer
 DEFAULT_DEPTH = 10
 DEFAULT_LIMIT = 1000
 DEFAULT_PAGE = 100
-
-
-class Direction(StrEnum):
-    UPSTREAM = "UPSTREAM"  # against the arrows: what went into the start node
-    DOWNSTREAM = "DOWNSTREAM"  # along the arrows: what the start node fed
-    BOTH = "BOTH"  # both walks from the start node, each in its own direction
 
 
 class Change(StrEnum):
@@ -53,46 +34,6 @@ class DiffCategory(StrEnum):
     SOURCE = "SOURCE"  # component source digests
     SPEC = "SPEC"  # the pipeline spec digest (pipeline version id)
     RUN = "RUN"  # the run that produced the model and its state
-
-
-@dataclass(frozen=True, slots=True)
-class LineageNode:
-    """One node of the lineage graph, whichever reader found it.
-
-    ``type`` is the MLMD type name (``system.Model``, ``system.ContainerExecution``,
-    ``lineage.Image``...); ``state`` is the execution's last known state or the
-    artifact's state (None for contexts); ``created_ms`` is when the store
-    recorded it (the basis of as-of queries). In an as-of answer the state is the
-    one the node had then (lineage.query.asof); ``state_known_as_of`` is False when
-    the store holds no record of its state at that time, and the state is then None.
-    """
-
-    id: str
-    kind: NodeKind
-    name: str
-    type: str
-    properties: Properties = field(default_factory=dict)
-    uri: str | None = None
-    state: str | None = None
-    created_ms: int = 0
-    state_known_as_of: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class LineageEdge:
-    """A directed edge, in the direction data flows (see ``EdgeKind``).
-
-    ``key`` is the input or output name for INPUT and OUTPUT edges (KFP's event
-    path key), how the image is known for USES_IMAGE, else None.
-    """
-
-    source: str
-    target: str
-    kind: EdgeKind
-    key: str | None = None
-
-    def sort_key(self) -> tuple[str, str, str, str]:
-        return (self.source, self.target, self.kind.value, self.key or "")
 
 
 @dataclass(frozen=True, slots=True)

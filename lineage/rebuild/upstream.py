@@ -15,6 +15,7 @@ from lineage.errors import BadInputError, NotFoundError
 from lineage.model import (
     IMAGE_EVENT_KEY,
     Artifact,
+    Direction,
     EdgeKind,
     Event,
     EventType,
@@ -26,7 +27,6 @@ from lineage.model import (
     RunRecord,
 )
 from lineage.query.service import LineageService
-from lineage.query.types import Direction
 from lineage.store.port import MetadataStore
 
 IMPORTER = KfpType.IMPORTER_EXECUTION.value

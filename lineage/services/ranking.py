@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lineage import model
-from lineage.model import Artifact, Context, EventType, KfpType
-from lineage.query.types import LineageNode
+from lineage.model import Artifact, Context, EventType, KfpType, LineageNode
 
 # Properties KFP writes on a metrics artifact that are not metrics.
 NOT_METRICS = frozenset({"display_name", "digest", "store_session_info"})

@@ -29,10 +29,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from lineage import model
-from lineage.model import EdgeKind, NodeKind
+from lineage.model import Direction, EdgeKind, LineageNode, NodeKind
 from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import Expansion, LineageReader, Reach
-from lineage.query.types import Direction, LineageNode, LineageQuery
+from lineage.query.types import LineageQuery
 from lineage.services.scoped_impact import scoped_page
 
 _TASK_LINKS = frozenset({EdgeKind.INPUT, EdgeKind.OUTPUT, EdgeKind.USES_IMAGE})

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lineage.model import LineageNode
 from lineage.query.paging import PagedReach, ReachPage
-from lineage.query.types import LineageNode
 
 
 class Visibility(Protocol):

@@ -1,4 +1,8 @@
-"""Mapping between plain records and MLMD protos. The store adapter alone uses it."""
+"""Mapping between plain records and MLMD protos.
+
+ML Metadata is imported under lineage/store alone (the adapter, the bulk row reads and
+the row rules), apart from the ingest sources that read an MLMD store of KFP's.
+"""
 
 from __future__ import annotations
 

@@ -17,6 +17,11 @@ class Counter(Protocol):
     def counts(self) -> StoreCounts: ...
     def close(self) -> None: ...
 
+    def associations(self, execution_rows: list[int]) -> list[tuple[int, int]] | None:
+        """(execution row, context row) attribution pairs in one SQL query, or None when
+        the backend is reachable only through MLMD's API."""
+        ...
+
 
 class SqlCounter:
     """COUNT(*) over MLMD's own tables through a DB-API connection (sqlite3 or PyMySQL).
@@ -94,3 +99,6 @@ class ListingCounter:
 
     def close(self) -> None:
         pass
+
+    def associations(self, execution_rows: list[int]) -> None:
+        return None  # no SQL here: MLMD's API reads attributions

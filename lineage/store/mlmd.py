@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ml_metadata import errors as mlmd_errors
@@ -18,16 +18,11 @@ from lineage.store import convert, history
 from lineage.store.counting import Counter
 from lineage.store.parents import ParentLinks
 from lineage.store.port import Page, Stamp, StoreCounts, WriteResult
+from lineage.store.row_scan import CLASSES, Cls, RowScan
+from lineage.store.rows import MlmdRows
 from lineage.store.types import TypeRegistry
 
 T = TypeVar("T")
-# MLMD's gRPC server caps a message at 4 MiB by default; 500 ids stay far below it.
-_BATCH = 500
-
-
-def _batched(ids: Sequence[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), _BATCH):
-        yield list(ids[start : start + _BATCH])
 
 
 class MlmdStore:
@@ -37,6 +32,7 @@ class MlmdStore:
         self, mlmd: metadata_store.MetadataStore, backend: str, location: str, counter: Counter
     ) -> None:
         self.mlmd = mlmd  # the raw MLMD client, for readers that speak MLMD natively
+        self.scan = RowScan(mlmd)
         self._backend = backend
         self._location = location
         self._counter = counter
@@ -53,6 +49,13 @@ class MlmdStore:
     def location(self) -> str:
         return self._location
 
+    @property
+    def supports_row_scan(self) -> bool:
+        return True
+
+    def row_scanner(self) -> MlmdRows:
+        return MlmdRows(self.mlmd, self.associations)
+
     def close(self) -> None:
         self.flush_parent_links()
         self._counter.close()
@@ -62,95 +65,41 @@ class MlmdStore:
     def put_run(self, record: RunRecord) -> WriteResult:
         record.validate()
         ctx_ids = [c.id for c in record.contexts]
-        stored_ctx = {
-            c.external_id: c
-            for c in self._by_external_ids(self.mlmd.get_contexts_by_external_ids, ctx_ids)
-        }
-        stored_ex = {
-            e.external_id: e
-            for e in self._by_external_ids(
-                self.mlmd.get_executions_by_external_ids, [e.id for e in record.executions]
-            )
-        }
-        stored_art = {
-            a.external_id: a
-            for a in self._by_external_ids(
-                self.mlmd.get_artifacts_by_external_ids, [a.id for a in record.artifacts]
-            )
-        }
+        stored_ctx = self._stored("context", ctx_ids)
+        stored_ex = self._stored("execution", [e.id for e in record.executions])
+        stored_art = self._stored("artifact", [a.id for a in record.artifacts])
         parent_rows = self._check_parents(record, stored_ctx)
-
-        created = updated = unchanged = 0
-
-        def plan(desired: Any, stored: Any | None) -> bool:
-            """Set the row id on an existing node; say whether it must be written."""
-            nonlocal created, updated, unchanged
-            if stored is None:
-                created += 1
-                return True
-            desired.id = stored.id
-            if convert.same_node(stored, desired):
-                unchanged += 1
-                return False
-            updated += 1
-            return True
-
+        plan = _Plan()
         now = self.clock()
-
-        def with_history(protos: list[T], stored: Mapping[str, Any], state: Any) -> list[T]:
-            for proto in protos:
-                history.carry(proto, stored.get(proto.external_id), state, now)  # type: ignore[attr-defined]
-            return protos
-
-        contexts = with_history(
+        contexts, ctx_write = plan.nodes(
             [convert.context_to_proto(c, self.types.context(c.type)) for c in record.contexts],
             stored_ctx,
             history.context_state,
+            now,
         )
-        ctx_write = [plan(p, stored_ctx.get(p.external_id)) for p in contexts]
-        executions = with_history(
+        executions, ex_write = plan.nodes(
             [
                 convert.execution_to_proto(e, self.types.execution(e.type))
                 for e in record.executions
             ],
             stored_ex,
             history.execution_state,
+            now,
         )
-        ex_write = [plan(p, stored_ex.get(p.external_id)) for p in executions]
-        artifacts = with_history(
+        artifacts, art_write = plan.nodes(
             [convert.artifact_to_proto(a, self.types.artifact(a.type)) for a in record.artifacts],
             stored_art,
             history.artifact_state,
+            now,
         )
-        art_write = [plan(p, stored_art.get(p.external_id)) for p in artifacts]
-
         new_events = self._new_events(record, stored_ex, stored_art)
-        ex_index = {e.id: i for i, e in enumerate(record.executions)}
-        art_index = {a.id: i for i, a in enumerate(record.artifacts)}
-        for event in new_events:  # a node touched by a new event is part of the write
-            ex_write[ex_index[event.execution]] = True
-            art_write[art_index[event.artifact]] = True
-        # A new context must be attributed every node; an existing one only new nodes.
-        if any(not w for w in ex_write + art_write) and any(
-            w and p.id == 0 for w, p in zip(ctx_write, contexts, strict=True)
-        ):
-            ex_write = [True] * len(ex_write)
-            art_write = [True] * len(art_write)
-
+        ex_write, art_write = _touched(
+            record, new_events, (contexts, ctx_write), ex_write, art_write
+        )
         missing_parents = self.parents.missing(record, stored_ctx)
         if not (any(ctx_write) or any(ex_write) or any(art_write) or new_events or missing_parents):
-            return WriteResult(unchanged=unchanged)
-
-        ex_pos = _positions(ex_write)
-        art_pos = _positions(art_write)
-        edges = [
-            (
-                ex_pos[ex_index[e.execution]],
-                art_pos[art_index[e.artifact]],
-                convert.event_to_proto(e),
-            )
-            for e in new_events
-        ]
+            return WriteResult(unchanged=plan.unchanged)
+        edges = _edges(record, new_events, ex_write, art_write)
         try:
             # One call, one transaction: the run's nodes land together or not at all.
             # Every context is passed (written or not) so new nodes are attributed to it.
@@ -166,7 +115,7 @@ class MlmdStore:
             self.parents.link(missing_parents, parent_rows)
         except mlmd_errors.StatusError as exc:
             raise StoreError(f"{record.label}: the store refused the write: {exc}") from exc
-        return WriteResult(created, updated, unchanged, len(new_events))
+        return WriteResult(plan.created, plan.updated, plan.unchanged, len(new_events))
 
     def _new_events(
         self,
@@ -179,7 +128,7 @@ class MlmdStore:
         if stored_ex:
             row_to_ex = {e.id: key for key, e in stored_ex.items()}
             row_to_art = {a.id: key for key, a in stored_art.items()}
-            for ev in self.mlmd.get_events_by_execution_ids(list(row_to_ex)):
+            for ev in self.scan.events_of_executions(list(row_to_ex)):
                 if ev.artifact_id in row_to_art:
                     existing.add((row_to_ex[ev.execution_id], row_to_art[ev.artifact_id], ev.type))
         fresh: list[Event] = []
@@ -199,10 +148,7 @@ class MlmdStore:
         known = {c.id for c in record.contexts} | set(stored_ctx)
         unknown = sorted(wanted - known)
         if unknown:
-            found = {
-                c.external_id: int(c.id)
-                for c in self._by_external_ids(self.mlmd.get_contexts_by_external_ids, unknown)
-            }
+            found = {c.external_id: int(c.id) for c in self._external("context", unknown)}
             still = [p for p in unknown if p not in found]
             if still:
                 raise BadInputError(f"{record.label}: parent context {still[0]!r} is not stored")
@@ -227,21 +173,14 @@ class MlmdStore:
 
     # --- reads -------------------------------------------------------------
 
-    def _by_external_ids(
-        self, fetch: Callable[[list[str]], list[T]], ids: Sequence[str]
-    ) -> list[T]:
-        out: list[T] = []
-        for chunk in _batched([i for i in ids if not i.startswith("mlmd:")]):
-            # MLMD raises NotFound rather than return an empty list.
-            with contextlib.suppress(mlmd_errors.NotFoundError):
-                out.extend(fetch(chunk))
-        return out
+    def _external(self, cls: Cls, ids: Sequence[str]) -> list[Any]:
+        return self.scan.by_external_ids(cls, [i for i in ids if not i.startswith("mlmd:")])
+
+    def _stored(self, cls: Cls, ids: Sequence[str]) -> dict[str, Any]:
+        return {p.external_id: p for p in self._external(cls, ids)}
 
     def _parents_of(self, proto: pb.Context) -> tuple[str, ...]:
-        return tuple(
-            convert.node_id(p, "context")
-            for p in self.mlmd.get_parent_contexts_by_context(proto.id)
-        )
+        return tuple(convert.node_id(p, "context") for p in self.scan.parents(proto.id))
 
     def _ctx(self, proto: pb.Context) -> Context:
         return convert.context_from_proto(
@@ -254,17 +193,9 @@ class MlmdStore:
     def _art(self, proto: pb.Artifact) -> Artifact:
         return convert.artifact_from_proto(proto, self.types.name_of(proto.type_id))
 
-    def _rows(
-        self,
-        ids: Sequence[str],
-        kind: str,
-        fetch: Callable[[list[str]], list[T]],
-        by_row: Callable[[list[int]], list[T]],
-    ) -> list[T]:
+    def _rows(self, ids: Sequence[str], kind: Cls) -> list[Any]:
         """Nodes by our id, in input order: external ids, or ``mlmd:<kind>/<row>``."""
-        found: dict[str, T] = {}
-        for proto in self._by_external_ids(fetch, ids):
-            found[convert.node_id(proto, kind)] = proto
+        found = {convert.node_id(p, kind): p for p in self._external(kind, ids)}
         prefix = f"mlmd:{kind}/"
         rows = [
             int(i[len(prefix) :])
@@ -272,161 +203,77 @@ class MlmdStore:
             if i.startswith(prefix) and i[len(prefix) :].isdigit()
         ]
         if rows:
-            for proto in by_row(rows):
+            for proto in self.scan.by_rows(kind, rows):
                 found[convert.node_id(proto, kind)] = proto
         return [found[i] for i in ids if i in found]
 
     def get_contexts(self, ids: Sequence[str]) -> list[Context]:
         self.parents.flush_of(ids)  # a reader sees every link written so far
-        return [
-            self._ctx(p)
-            for p in self._rows(
-                ids, "context", self.mlmd.get_contexts_by_external_ids, self.mlmd.get_contexts_by_id
-            )
-        ]
+        return [self._ctx(p) for p in self._rows(ids, "context")]
 
     def get_executions(self, ids: Sequence[str]) -> list[Execution]:
-        return [
-            self._ex(p)
-            for p in self._rows(
-                ids,
-                "execution",
-                self.mlmd.get_executions_by_external_ids,
-                self.mlmd.get_executions_by_id,
-            )
-        ]
+        return [self._ex(p) for p in self._rows(ids, "execution")]
 
     def get_artifacts(self, ids: Sequence[str]) -> list[Artifact]:
-        return [
-            self._art(p)
-            for p in self._rows(
-                ids,
-                "artifact",
-                self.mlmd.get_artifacts_by_external_ids,
-                self.mlmd.get_artifacts_by_id,
-            )
-        ]
-
-    def _page(
-        self,
-        fetch: Callable[..., list[T]],
-        known_types: Callable[[], list[Any]],
-        type: str | None,
-        page_size: int,
-        page_token: str | None,
-    ) -> Page[T]:
-        # Keyset paging on the row id: stable while writers append, and cheap at depth.
-        # Nothing from the caller is spliced into MLMD's filter text: the token must be
-        # a row id, and a type name becomes the id of a type this store knows.
-        if page_size < 1:
-            raise BadInputError(f"page_size must be at least 1, got {page_size}")
-        after = _row_token(page_token)
-        query = f"id > {after}"
-        if type is not None:
-            type_id = next((int(t.id) for t in known_types() if t.name == type), None)
-            if type_id is None:
-                return Page([], None)  # no type of that name, so nothing of that type
-            query += f" AND type_id = {type_id}"
-        opts = metadata_store.ListOptions(
-            limit=page_size + 1,
-            order_by=metadata_store.OrderByField.ID,
-            is_asc=True,
-            filter_query=query,
-        )
-        rows = fetch(list_options=opts)
-        more = len(rows) > page_size
-        rows = rows[:page_size]
-        keys = [str(r.id) for r in rows]  # type: ignore[attr-defined]
-        return Page(rows, keys[-1] if more else None, keys)
+        return [self._art(p) for p in self._rows(ids, "artifact")]
 
     def list_contexts(
         self, type: str | None = None, page_size: int = 100, page_token: str | None = None
     ) -> Page[Context]:
         self.flush_parent_links()
-        page = self._page(
-            self.mlmd.get_contexts, self.mlmd.get_context_types, type, page_size, page_token
-        )
+        page = self.scan.page("context", type, page_size, page_token)
         return Page([self._ctx(p) for p in page.items], page.next_page_token, page.item_tokens)
 
     def list_executions(
         self, type: str | None = None, page_size: int = 100, page_token: str | None = None
     ) -> Page[Execution]:
-        page = self._page(
-            self.mlmd.get_executions, self.mlmd.get_execution_types, type, page_size, page_token
-        )
+        page = self.scan.page("execution", type, page_size, page_token)
         return Page([self._ex(p) for p in page.items], page.next_page_token, page.item_tokens)
 
     def list_artifacts(
         self, type: str | None = None, page_size: int = 100, page_token: str | None = None
     ) -> Page[Artifact]:
-        page = self._page(
-            self.mlmd.get_artifacts, self.mlmd.get_artifact_types, type, page_size, page_token
-        )
+        page = self.scan.page("artifact", type, page_size, page_token)
         return Page([self._art(p) for p in page.items], page.next_page_token, page.item_tokens)
 
     def get_events(
         self, execution_ids: Sequence[str] = (), artifact_ids: Sequence[str] = ()
     ) -> list[Event]:
-        ex_rows = self._rows(
-            execution_ids,
-            "execution",
-            self.mlmd.get_executions_by_external_ids,
-            self.mlmd.get_executions_by_id,
-        )
-        art_rows = self._rows(
-            artifact_ids,
-            "artifact",
-            self.mlmd.get_artifacts_by_external_ids,
-            self.mlmd.get_artifacts_by_id,
-        )
+        ex_rows = [p.id for p in self._rows(execution_ids, "execution")]
+        art_rows = [p.id for p in self._rows(artifact_ids, "artifact")]
         events: dict[tuple[int, int, int], pb.Event] = {}
-        for chunk in _chunks([p.id for p in ex_rows]):
-            events.update(
-                ((e.execution_id, e.artifact_id, e.type), e)
-                for e in self.mlmd.get_events_by_execution_ids(chunk)
-            )
-        for chunk in _chunks([p.id for p in art_rows]):
-            events.update(
-                ((e.execution_id, e.artifact_id, e.type), e)
-                for e in self.mlmd.get_events_by_artifact_ids(chunk)
-            )
+        for found in (
+            self.scan.events_of_executions(ex_rows),
+            self.scan.events_of_artifacts(art_rows),
+        ):
+            events.update(((e.execution_id, e.artifact_id, e.type), e) for e in found)
         return self._resolve_events(list(events.values()))
 
     def _resolve_events(self, events: list[pb.Event]) -> list[Event]:
         ex_ids = sorted({e.execution_id for e in events})
         art_ids = sorted({e.artifact_id for e in events})
         ex_names = {
-            p.id: convert.node_id(p, "execution")
-            for c in _chunks(ex_ids)
-            for p in self.mlmd.get_executions_by_id(c)
+            p.id: convert.node_id(p, "execution") for p in self.scan.by_rows("execution", ex_ids)
         }
         art_names = {
-            p.id: convert.node_id(p, "artifact")
-            for c in _chunks(art_ids)
-            for p in self.mlmd.get_artifacts_by_id(c)
+            p.id: convert.node_id(p, "artifact") for p in self.scan.by_rows("artifact", art_ids)
         }
         return [convert.event_from_proto(e, ex_names, art_names) for e in events]
 
     def get_run(self, run_context_id: str) -> RunRecord:
         self.parents.flush_of([run_context_id])
-        rows = self._rows(
-            [run_context_id],
-            "context",
-            self.mlmd.get_contexts_by_external_ids,
-            self.mlmd.get_contexts_by_id,
-        )
+        rows = self._rows([run_context_id], "context")
         if not rows:
             raise NotFoundError(f"no run context {run_context_id!r} in the store")
         run = rows[0]
-        parents = self.mlmd.get_parent_contexts_by_context(run.id)
-        executions = self.mlmd.get_executions_by_context(run.id)
-        artifacts = self.mlmd.get_artifacts_by_context(run.id)
+        parents = self.scan.parents(run.id)
+        executions = self.scan.executions_of_context(run.id)
+        artifacts = self.scan.artifacts_of_context(run.id)
         ex_names = {p.id: convert.node_id(p, "execution") for p in executions}
         art_names = {p.id: convert.node_id(p, "artifact") for p in artifacts}
         events = [
             convert.event_from_proto(e, ex_names, art_names)
-            for chunk in _chunks(list(ex_names))
-            for e in self.mlmd.get_events_by_execution_ids(chunk)
+            for e in self.scan.events_of_executions(list(ex_names))
             if e.artifact_id in art_names
         ]
         return RunRecord(
@@ -438,12 +285,8 @@ class MlmdStore:
 
     def stamps(self, ids: Sequence[str]) -> dict[str, Stamp]:
         out: dict[str, Stamp] = {}
-        for kind, fetch, by_row in (
-            ("context", self.mlmd.get_contexts_by_external_ids, self.mlmd.get_contexts_by_id),
-            ("execution", self.mlmd.get_executions_by_external_ids, self.mlmd.get_executions_by_id),
-            ("artifact", self.mlmd.get_artifacts_by_external_ids, self.mlmd.get_artifacts_by_id),
-        ):
-            for proto in self._rows([i for i in ids if i not in out], kind, fetch, by_row):
+        for kind in CLASSES:
+            for proto in self._rows([i for i in ids if i not in out], kind):
                 out[convert.node_id(proto, kind)] = Stamp(
                     proto.create_time_since_epoch, proto.last_update_time_since_epoch
                 )
@@ -455,8 +298,7 @@ class MlmdStore:
     def associations(self, execution_rows: list[int]) -> list[tuple[int, int]] | None:
         """(execution row, context row) attribution pairs read in one SQL query, or None
         when the store is reachable only through MLMD's API (gRPC)."""
-        read = getattr(self._counter, "associations", None)
-        return None if read is None else list(read(execution_rows))
+        return self._counter.associations(execution_rows)
 
     # --- book-keeping ------------------------------------------------------
 
@@ -482,6 +324,74 @@ class MlmdStore:
         self.mlmd.put_contexts([proto])
 
 
+class _Plan:
+    """Which of a record's nodes must be written, and the tally of the write."""
+
+    def __init__(self) -> None:
+        self.created = self.updated = self.unchanged = 0
+
+    def nodes(
+        self, protos: list[T], stored: Mapping[str, Any], state: Any, now: int
+    ) -> tuple[list[T], list[bool]]:
+        """Carry each node's state history and set the row id on an existing node; say
+        which must be written."""
+        for proto in protos:
+            history.carry(proto, stored.get(proto.external_id), state, now)  # type: ignore[attr-defined]
+        return protos, [self._must_write(p, stored.get(p.external_id)) for p in protos]  # type: ignore[attr-defined]
+
+    def _must_write(self, desired: Any, stored: Any | None) -> bool:
+        if stored is None:
+            self.created += 1
+            return True
+        desired.id = stored.id
+        if convert.same_node(stored, desired):
+            self.unchanged += 1
+            return False
+        self.updated += 1
+        return True
+
+
+def _touched(
+    record: RunRecord,
+    new_events: list[Event],
+    contexts: tuple[list[Any], list[bool]],
+    ex_write: list[bool],
+    art_write: list[bool],
+) -> tuple[list[bool], list[bool]]:
+    """The write flags of executions and artifacts, given what new events and new
+    contexts touch."""
+    ex_index = {e.id: i for i, e in enumerate(record.executions)}
+    art_index = {a.id: i for i, a in enumerate(record.artifacts)}
+    for event in new_events:  # a node touched by a new event is part of the write
+        ex_write[ex_index[event.execution]] = True
+        art_write[art_index[event.artifact]] = True
+    # A new context must be attributed every node; an existing one only new nodes.
+    if any(not w for w in ex_write + art_write) and any(
+        w and p.id == 0 for p, w in zip(*contexts, strict=True)
+    ):
+        ex_write = [True] * len(ex_write)
+        art_write = [True] * len(art_write)
+    return ex_write, art_write
+
+
+def _edges(
+    record: RunRecord, new_events: list[Event], ex_write: list[bool], art_write: list[bool]
+) -> list[tuple[int, int, pb.Event]]:
+    """The new events, each by the positions of its ends among the nodes written."""
+    ex_pos = _positions(ex_write)
+    art_pos = _positions(art_write)
+    ex_index = {e.id: i for i, e in enumerate(record.executions)}
+    art_index = {a.id: i for i, a in enumerate(record.artifacts)}
+    return [
+        (
+            ex_pos[ex_index[e.execution]],
+            art_pos[art_index[e.artifact]],
+            convert.event_to_proto(e),
+        )
+        for e in new_events
+    ]
+
+
 def _positions(flags: list[bool]) -> dict[int, int]:
     """Map a node's index in the record to its index among the nodes written."""
     out: dict[int, int] = {}
@@ -489,17 +399,3 @@ def _positions(flags: list[bool]) -> dict[int, int]:
         if flag:
             out[index] = len(out)
     return out
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for start in range(0, len(ids), _BATCH):
-        yield ids[start : start + _BATCH]
-
-
-def _row_token(token: str | None) -> int:
-    """The row id a page token names; anything else is refused, never put in a filter."""
-    if not token:
-        return 0
-    if not (token.isascii() and token.isdigit() and len(token) <= 18):
-        raise BadInputError(f"page token {token!r} is not a token this store handed out")
-    return int(token)

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from lineage.model import Artifact, Context, Event, Execution, RunRecord
+
+if TYPE_CHECKING:
+    from lineage.store.rows import MlmdRows
 
 T = TypeVar("T")
 
@@ -122,6 +125,19 @@ class MetadataStore(Protocol):
         ...
 
     def put_state(self, key: str, value: Mapping[str, Any]) -> None: ...
+
+    # --- capabilities: what a backend offers beyond the verbs above ---------
+
+    @property
+    def supports_row_scan(self) -> bool:
+        """True when ``row_scanner`` reads the store's rows in bulk (an MLMD store): what
+        the MLMD reader and the Neo4j projection read through."""
+        ...
+
+    def row_scanner(self) -> MlmdRows:
+        """The bulk row reader over the store (lineage.store.rows), with the store's SQL
+        fast paths. Only when ``supports_row_scan``."""
+        ...
 
     def close(self) -> None: ...
 

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from lineage.errors import BadInputError
 from lineage.model import KfpType
-from lineage.query import projection
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.mlmd.reader import MlmdReader
+from lineage.store import row_rules as projection
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.api.conftest import codes, gql
 
 # Every text, surrogates included, for calls that never leave the process; over HTTP

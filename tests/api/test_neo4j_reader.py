@@ -16,9 +16,9 @@ from lineage.api.http.app import create_app
 from lineage.api.http.runtime import open_shared
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
-from lineage.query.mlmd_rows import MlmdRows
 from lineage.settings import Neo4jConfig, Settings
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import MlmdRows
 from tests.api.conftest import book, gql
 from tests.api.world import IMAGE_A, TEAM_B, World, dataset_of, model_of
 from tests.services import Neo4jService

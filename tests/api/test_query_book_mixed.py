@@ -26,9 +26,9 @@ from lineage.api.http.runtime import limits_of
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.query.mlmd_rows import rows_for
 from lineage.settings import Neo4jConfig, Settings
 from lineage.store.connect import open_sqlite, open_store
+from lineage.store.rows import rows_for
 from lineage.wiring import Backend, open_reader
 from tests.api.conftest import BOOK, gql
 from tests.api.mixed_world import IMAGE, TFX_PIPELINE, Mixed, build_mixed

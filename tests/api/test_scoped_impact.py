@@ -23,15 +23,16 @@ from lineage.model import (
     Execution,
     ExecutionState,
     KfpType,
+    LineageNode,
     RunRecord,
 )
 from lineage.query.impact import impact
-from lineage.query.mlmd_rows import MlmdRows
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import IMPACT_BUDGET
-from lineage.query.types import ImpactAnswer, ImpactQuery, LineageNode
+from lineage.query.types import ImpactAnswer, ImpactQuery
 from lineage.services.scope import ScopedReader, Visibility
 from lineage.store.connect import open_sqlite
+from lineage.store.rows import MlmdRows
 from tests.services import Neo4jService, wipe_neo4j
 
 DATASET = "artifact:gs://shared/dataset"

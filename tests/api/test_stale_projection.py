@@ -38,10 +38,10 @@ from lineage.model import (
     KfpType,
     RunRecord,
 )
-from lineage.query.mlmd_rows import rows_for
 from lineage.settings import Neo4jConfig, Settings
 from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from lineage.wiring import pinned
 from tests.services import Neo4jService
 

@@ -14,8 +14,8 @@ import neo4j
 
 from lineage.graph.connect import Graph
 from lineage.graph.verify import verify
-from lineage.query.mlmd_rows import rows_for
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.query import scenario
 from tests.services import Neo4jService
 

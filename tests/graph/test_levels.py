@@ -1,4 +1,4 @@
-"""The level index (lineage.graph.levels) against the real Neo4j: which nodes are keyed,
+"""The level index (lineage.graph.level_index) against the real Neo4j: which nodes are keyed,
 when, and that a cut level read from it answers exactly as the MLMD walk."""
 
 from __future__ import annotations
@@ -9,18 +9,27 @@ from typing import Any
 import neo4j
 import pytest
 
-from lineage.graph import levels
+from lineage.graph import level_index as levels
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.model import Artifact, EdgeKind, ExecutionState, KfpType, RunRecord
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.model import (
+    DATA_FLOW,
+    Artifact,
+    Direction,
+    EdgeKind,
+    ExecutionState,
+    KfpType,
+    LineageEdge,
+    RunRecord,
+)
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j import reader as reader_module
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
-from lineage.query.types import DATA_FLOW, Direction, LineageEdge, LineageQuery
+from lineage.query.types import LineageQuery
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.query.kfp_runs import Run, dataset, image
 from tests.query.live_reader import LiveNeo4jReader
 

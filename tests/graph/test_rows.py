@@ -8,13 +8,13 @@ from lineage.graph import rows
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.model import ExecutionState, KfpType, RunRecord
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.model import Direction, ExecutionState, KfpType, RunRecord
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
-from lineage.query.types import Direction, LineageQuery
+from lineage.query.types import LineageQuery
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.query import scenario
 from tests.query.kfp_runs import Run, dataset
 

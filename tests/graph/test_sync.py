@@ -16,12 +16,13 @@ from lineage.errors import ConfigError, UnavailableError
 from lineage.graph.connect import Graph
 from lineage.graph.sync import read_state, sync
 from lineage.graph.verify import verify
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.model import Direction
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
-from lineage.query.types import Direction, ImpactQuery, LineageQuery
+from lineage.query.types import ImpactQuery, LineageQuery
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.query import scenario
 from tests.services import Neo4jService

@@ -13,13 +13,13 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage.cli.main import app
-from lineage.graph import levels
+from lineage.graph import level_index as levels
 from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.sync import ensure_schema, sync, wipe
 from lineage.graph.verify import verify
 from lineage.model import KfpType, RunRecord
-from lineage.query.mlmd_rows import rows_for
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.query.kfp_runs import Run, dataset, image
 from tests.services import Neo4jService
 

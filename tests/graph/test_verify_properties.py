@@ -12,11 +12,11 @@ from lineage.cli.main import app
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.graph.verify import REPAIR, verify
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.query import scenario
 from tests.services import Neo4jService
 

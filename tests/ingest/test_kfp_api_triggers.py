@@ -21,14 +21,14 @@ from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.ingest.kfp_api.client import KfpApiClient
 from lineage.ingest.kfp_api.importer import KfpApiIngest
-from lineage.model import EdgeKind, LineageType, NodeKind, recurring_run_id, run_id
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.model import Direction, EdgeKind, LineageType, NodeKind, recurring_run_id, run_id
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
-from lineage.query.types import Direction, LineageQuery
+from lineage.query.types import LineageQuery
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.api.conftest import gql
 from tests.ingest.api_replay import MLMD_ERA, ReplayServer
 from tests.ingest.mlmd_helpers import fast_tmp, open_home

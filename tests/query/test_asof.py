@@ -20,6 +20,7 @@ from lineage.graph.sync import sync
 from lineage.model import (
     Artifact,
     Context,
+    Direction,
     Event,
     EventType,
     Execution,
@@ -27,14 +28,14 @@ from lineage.model import (
     KfpType,
     RunRecord,
 )
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
-from lineage.query.types import Direction, LineageQuery
+from lineage.query.types import LineageQuery
 from lineage.settings import Settings
 from lineage.store import history
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.api.conftest import gql
 from tests.conftest import require
 from tests.ingest.kfp_store import KfpStore, training_run

@@ -7,7 +7,7 @@ suffices here; the contract and the property test show Neo4j answers alike.
 from __future__ import annotations
 
 from lineage.model import KfpType
-from lineage.query.mlmd_reader import MlmdReader
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.service import LineageService
 from lineage.query.types import Change, DiffCategory
 from lineage.store.mlmd import MlmdStore

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lineage.query.mlmd_reader import MlmdReader
+from lineage.model import ALL_EDGES, Direction
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.service import LineageService
-from lineage.query.types import ALL_EDGES, Direction, ImpactQuery, LineageAnswer, LineageQuery
+from lineage.query.types import ImpactQuery, LineageAnswer, LineageQuery
 from lineage.store.connect import open_mysql
 from lineage.store.convert import HISTORY
 from lineage.store.mlmd import MlmdStore

@@ -16,21 +16,14 @@ import pytest
 from lineage.errors import BadInputError, NotFoundError
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
-from lineage.model import EdgeKind, NodeKind
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.model import ALL_EDGES, Direction, EdgeKind, NodeKind
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
-from lineage.query.types import (
-    ALL_EDGES,
-    Change,
-    DiffCategory,
-    Direction,
-    ImpactQuery,
-    LineageQuery,
-)
+from lineage.query.types import Change, DiffCategory, ImpactQuery, LineageQuery
 from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.query import scenario
 from tests.query.live_reader import LiveNeo4jReader

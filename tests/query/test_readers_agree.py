@@ -18,23 +18,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineage.errors import LineageError
-from lineage.graph import levels
+from lineage.graph import level_index as levels
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.model import Artifact, ExecutionState, KfpType, NodeKind, RunRecord
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
-from lineage.query.readers.neo4j.reader import Neo4jReader
-from lineage.query.service import LineageService
-from lineage.query.types import (
+from lineage.model import (
     ALL_EDGES,
     DATA_FLOW,
+    Artifact,
     Direction,
-    ImpactQuery,
-    LineageQuery,
+    ExecutionState,
+    KfpType,
+    NodeKind,
+    RunRecord,
 )
+from lineage.query.readers.mlmd.reader import MlmdReader
+from lineage.query.readers.neo4j.reader import Neo4jReader
+from lineage.query.service import LineageService
+from lineage.query.types import ImpactQuery, LineageQuery
 from lineage.store.connect import open_sqlite
+from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.query.kfp_runs import Run, dataset, image, snapshot_record
 from tests.query.live_reader import LiveNeo4jReader
@@ -46,7 +49,7 @@ OUTPUT_TYPES = [KfpType.DATASET, KfpType.MODEL, KfpType.METRICS]
 @pytest.fixture(autouse=True)
 def keyed_hubs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Key nodes from three edges, so random stores have hubs whose cut levels read the
-    level index (lineage.graph.levels) as well as levels the sorting query cuts."""
+    level index (lineage.graph.level_index) as well as levels the sorting query cuts."""
     monkeypatch.setattr(levels, "DENSE", 3)
 
 
@@ -194,7 +197,7 @@ def test_both_readers_answer_every_question_alike(
 def test_the_reach_index_grown_run_by_run_answers_impact_as_the_walk(
     graph: Graph, drawn: tuple[list[RunRecord], list[str]], data: st.DataObject
 ) -> None:
-    """The reach index (lineage.graph.hops) is kept by incremental syncs, one run at a
+    """The reach index (lineage.graph.reach_index) is kept by incremental syncs, one run at a
     time here, so later runs link into what earlier syncs projected (an old model read
     by a new run, a cache hit on an old task). Impact from every artifact and image, over
     the index, must equal the MLMD walk, and verify's own index check must pass."""

@@ -27,15 +27,15 @@ from lineage.ingest.k8s.volumesnapshots import (
     snapshot_node,
     snapshot_record,
 )
-from lineage.model import Event, EventType, KfpType, RunRecord, merge_records
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.model import Direction, Event, EventType, KfpType, RunRecord, merge_records
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
-from lineage.query.types import Direction, ImpactQuery, LineageQuery
+from lineage.query.types import ImpactQuery, LineageQuery
 from lineage.snapshots.blobs import LocalBlobStore
 from lineage.snapshots.lineage import snapshot_artifact
 from lineage.store.connect import open_sqlite
+from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.query.kfp_runs import Run, dataset
 from tests.query.live_reader import LiveNeo4jReader

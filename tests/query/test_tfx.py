@@ -18,14 +18,14 @@ from lineage.api.http.runtime import open_shared
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
-from lineage.model import KfpType, NodeKind
-from lineage.query.mlmd_reader import MlmdReader
-from lineage.query.mlmd_rows import rows_for
+from lineage.model import Direction, KfpType, NodeKind
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
 from lineage.query.service import LineageService
-from lineage.query.types import Change, DiffCategory, Direction, ImpactQuery, LineageQuery
+from lineage.query.types import Change, DiffCategory, ImpactQuery, LineageQuery
 from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
+from lineage.store.rows import rows_for
 from tests.api.conftest import gql
 from tests.conftest import require
 from tests.ingest.mlmd_helpers import fast_tmp, ingest, open_home

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from lineage.cli.main import app
 from lineage.model import Context, Event, EventType, Execution, ExecutionState, KfpType, RunRecord
-from lineage.query.mlmd_reader import MlmdReader
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.service import LineageService
 from lineage.rebuild.document import load_plan
 from lineage.rebuild.gaps import GapKind

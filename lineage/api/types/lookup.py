@@ -17,9 +17,7 @@ from lineage.api.types.recurring import RecurringRun
 from lineage.api.types.runs import Pipeline, PipelineVersion, Run
 from lineage.api.types.tasks import Task
 from lineage.errors import BadInputError, NotFoundError
-from lineage.model import EdgeKind, KfpType, LineageType, NodeKind
-from lineage.query import types as q
-from lineage.query.types import Direction
+from lineage.model import Direction, EdgeKind, KfpType, LineageType, NodeKind
 
 if TYPE_CHECKING:
     from lineage.api.context import RequestContext
@@ -146,7 +144,7 @@ async def snapshot_by_id(c: RequestContext, node_id: str) -> Snapshot:
     return Snapshot.of(found)
 
 
-async def require_node(c: RequestContext, node_id: str) -> q.LineageNode:
+async def require_node(c: RequestContext, node_id: str) -> model.LineageNode:
     """The node as the reader holds it; NOT_FOUND when it is unknown or hidden. The check
     before a walk: the walk reads what it needs, so the typed view is not read."""
     _check_id(node_id, "lineage node")

@@ -52,7 +52,7 @@ ExecutionState = strawberry.enum(
     model.ExecutionState, description="MLMD's Execution.State, as KFP records it."
 )
 ArtifactState = strawberry.enum(model.ArtifactState, description="MLMD's Artifact.State.")
-Direction = strawberry.enum(q.Direction, description="Which way a lineage walk goes.")
+Direction = strawberry.enum(model.Direction, description="Which way a lineage walk goes.")
 DiffCategory = strawberry.enum(q.DiffCategory, description="What a diff entry is about.")
 Change = strawberry.enum(q.Change, description="How a diff entry changed from `from` to `to`.")
 
@@ -114,7 +114,7 @@ def datetime_to_ms(value: datetime | None) -> int | None:
     return int(value.timestamp() * 1000)
 
 
-def metrics_of(artifact: model.Artifact | q.LineageNode) -> list[Metric]:
+def metrics_of(artifact: model.Artifact | model.LineageNode) -> list[Metric]:
     """The numeric properties of a system.Metrics artifact, sorted by name."""
     return [
         Metric(name=key, value=value, artifact_id=strawberry.ID(artifact.id))

@@ -22,12 +22,12 @@ from typing import TypeVar
 
 from lineage.graph.connect import Graph
 from lineage.graph.freshness import freshness
-from lineage.model import EdgeKind
-from lineage.query.mlmd_reader import MlmdReader
+from lineage.model import Direction, EdgeKind, LineageNode
 from lineage.query.paging import PagedReach, ReachPage
 from lineage.query.port import CappedExpand, CappedExpansion, Expansion, LineageReader, Reach
+from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.readers.neo4j.reader import Neo4jReader
-from lineage.query.types import Direction, LineageNode, LineageQuery
+from lineage.query.types import LineageQuery
 from lineage.store.mlmd import MlmdStore
 
 R = TypeVar("R")

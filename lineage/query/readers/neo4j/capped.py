@@ -7,7 +7,7 @@ Here Neo4j sorts the level's new far nodes and sends the first ``take``, the
 edges to them and to nodes the walk already holds, and how many of each it left
 out (the walk reports what it saw, and must report the same either way).
 
-A level from one keyed node (``lineage.graph.levels``, a hub) is read from the
+A level from one keyed node (``lineage.graph.level_index``, a hub) is read from the
 level index instead, in far-id order, without sorting or counting the level.
 """
 
@@ -17,12 +17,12 @@ import heapq
 from collections.abc import Sequence
 from typing import Literal
 
-from lineage.graph import levels, rows
+from lineage.graph import level_index as levels
+from lineage.graph import rows
 from lineage.graph.connect import Graph
-from lineage.model import EdgeKind
+from lineage.model import Direction, EdgeKind, LineageEdge, LineageNode
 from lineage.query.port import CappedExpansion, Expansion
 from lineage.query.readers.neo4j.cypher import rel_types
-from lineage.query.types import Direction, LineageEdge, LineageNode
 
 
 def _query(direction: Direction, types: str) -> str:

@@ -1,7 +1,7 @@
 """Impact pages answered inside Neo4j (see ``lineage.query.paging``).
 
 Three ways, each giving exactly the page the generic walk would:
-- indexed: over the reach index (``lineage.graph.hops``), the starts' models
+- indexed: over the reach index (``lineage.graph.reach_index``), the starts' models
   are a walk of models alone and their runs one hop further; counted and paged
   server-side. Used whenever the projection carries the index and no start is
   a task (a start task's own run is not downstream of it; the index cannot
@@ -20,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from lineage.graph import hops, rows
+from lineage.graph import reach_index as hops
+from lineage.graph import rows
 from lineage.graph.connect import Graph
 from lineage.graph.reach import indexed_walk
+from lineage.model import LineageNode
 from lineage.query.paging import ReachPage
-from lineage.query.types import LineageNode
 
 MODEL_TYPE, FLOW = hops.MODEL_TYPE, hops.FLOW
 SCAN_FACTOR, SCAN_EXTRA = 2, 100  # candidates checked before giving up: 2 * (first + 1) + 100

@@ -18,11 +18,12 @@ from typing import Protocol
 
 from lineage.graph import rows
 from lineage.graph.connect import Graph
-from lineage.model import EdgeKind
-from lineage.query import gcpause, projection
+from lineage.model import Direction, EdgeKind, LineageEdge, LineageNode
+from lineage.query import gcpause
 from lineage.query.port import CappedExpand, CappedExpansion, Expansion, LineageReader, Reach
 from lineage.query.readers.neo4j.cypher import NODE_MAP, rel_types
-from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
+from lineage.query.types import LineageQuery
+from lineage.store import row_rules as projection
 
 
 class Live(LineageReader, CappedExpand, Protocol):

@@ -4,7 +4,7 @@ Walks expand one level per query (``UNWIND`` the frontier, match its edges), so
 a walk is bounded by the shared traversal's depth and limits, never by an
 unbounded variable-length pattern; a level wider than the room left is cut in
 Neo4j (``lineage.query.readers.neo4j.capped``). Impact walks the reach index
-(``lineage.graph.hops``) when the projection has it, else the data flow in one
+(``lineage.graph.reach_index``) when the projection has it, else the data flow in one
 variable-length query whose planner prunes repeated nodes (``lineage.query.readers.neo4j.impact``).
 Neo4j Community has no APOC, and none is needed.
 """
@@ -13,18 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lineage.graph import hops, rows
+from lineage.graph import reach_index as hops
+from lineage.graph import rows
 from lineage.graph.connect import Graph
 from lineage.graph.reach import indexed_reach, walked_reach
-from lineage.model import EdgeKind
-from lineage.query import impact, projection
+from lineage.model import Direction, EdgeKind, LineageEdge, LineageNode
+from lineage.query import impact
 from lineage.query.paging import ReachPage
 from lineage.query.port import CappedExpansion, Expansion, LineageReader, Reach
 from lineage.query.readers.neo4j import capped
 from lineage.query.readers.neo4j import impact as native
 from lineage.query.readers.neo4j.cypher import NODE_MAP, rel_types
 from lineage.query.readers.neo4j.prefetch import prefetch
-from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
+from lineage.query.types import LineageQuery
+from lineage.store import row_rules as projection
 
 PREFETCH_MIN, PREFETCH_MAX = 5_000, 50_000  # nodes fetched ahead of a walk
 

@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 import neo4j
 
 from lineage.graph.connect import Graph
-from lineage.model import EdgeKind
-from lineage.query.types import Direction, LineageEdge
+from lineage.model import Direction, EdgeKind, LineageEdge
 
 # Edges in one direction from which a node is keyed. A level narrower than this is
 # sorted quickly enough by the general query; tests lower it to key small stores.

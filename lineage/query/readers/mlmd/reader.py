@@ -11,14 +11,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ml_metadata.metadata_store import metadata_store
-
-from lineage.model import EdgeKind, KfpType, NodeKind
-from lineage.query import impact, projection
-from lineage.query.mlmd_rows import Row, rows_for
+from lineage.model import Direction, EdgeKind, KfpType, LineageEdge, LineageNode, NodeKind
+from lineage.query import impact
 from lineage.query.port import Expansion, Reach
-from lineage.query.types import Direction, LineageEdge, LineageNode, LineageQuery
-from lineage.store.mlmd import MlmdStore
+from lineage.query.types import LineageQuery
+from lineage.store import row_rules
+from lineage.store.port import MetadataStore
+from lineage.store.row_scan import MlmdClient, list_options
+from lineage.store.rows import Row, rows_for
 
 # A digest (sha256:<hex>) or an image id (image:<repository>@<digest>), or a prefix of one:
 # the characters of OCI references, none of which means anything in MLMD's filter syntax.
@@ -49,7 +49,7 @@ class MlmdReader:
     """Construct with an open ``MlmdStore`` (preferred: it lends its SQL fast path for
     attributions) or with a raw MLMD client."""
 
-    def __init__(self, source: MlmdStore | metadata_store.MetadataStore) -> None:
+    def __init__(self, source: MetadataStore | MlmdClient) -> None:
         self.rows = rows_for(source)
 
     @property
@@ -82,14 +82,12 @@ class MlmdReader:
             f"type_id = {type_id} AND (custom_properties.digest.string_value = '{text}' "
             f"OR external_id LIKE '{text}%')"
         )
-        protos = self.rows.mlmd.get_artifacts(
-            list_options=metadata_store.ListOptions(filter_query=query)
-        )
-        found = [projection.artifact_node(p, LineageType.IMAGE.value) for p in protos]
+        protos = self.rows.scan.listed("artifact", list_options(query))
+        found = [row_rules.artifact_node(p, LineageType.IMAGE.value) for p in protos]
         return [
             n
             for n in sorted(found, key=lambda n: n.id)
-            if (n.properties.get(projection.DIGEST) == digest or n.id.startswith(digest))
+            if (n.properties.get(row_rules.DIGEST) == digest or n.id.startswith(digest))
             and (as_of_ms is None or n.created_ms <= as_of_ms)
         ]
 
@@ -147,46 +145,24 @@ class MlmdReader:
         tasks = {r.row: r for r in rows.values() if r.cls == "execution"}
         events = self.rows.events_of_artifacts(list(artifacts))
         # From an artifact: upstream, the tasks that wrote it; downstream, those that read it.
-        wanted = projection.is_output if up else projection.is_input
+        wanted = row_rules.is_output if up else row_rules.is_input
         from_artifacts = [e for e in events if wanted(e)]
         executions = self.rows.by_rows("execution", {e.execution_id for e in from_artifacts})
-        snapshotting = [r for r in executions.values() if r.type == projection.SNAPSHOTTING]
+        snapshotting = [r for r in executions.values() if r.type == row_rules.SNAPSHOTTING]
         for event in from_artifacts:
             task = executions.get(event.execution_id)
             if task is None or task.node is None:
                 continue
             art = artifacts[event.artifact_id].node
             assert art is not None
-            edge = projection.event_edge(event, task.node, art)
+            edge = row_rules.event_edge(event, task.node, art)
             if edge is not None and edge.kind in kinds:
                 step.add(edge, task.node)
         if snapshotting and EdgeKind.SNAPSHOT_OF in kinds:
-            # Fold snapshotting: reach across it to the artifacts on its other side.
-            other = self.rows.events_of_executions([r.row for r in snapshotting])
-            far_events = [
-                e for e in other if (projection.is_input if up else projection.is_output)(e)
-            ]
-            fars = self.rows.by_rows("artifact", {e.artifact_id for e in far_events})
-            near_of: dict[int, list[int]] = {}
-            for event in from_artifacts:
-                if executions[event.execution_id].type == projection.SNAPSHOTTING:
-                    near_of.setdefault(event.execution_id, []).append(event.artifact_id)
-            for event in far_events:
-                far = fars.get(event.artifact_id)
-                if far is None or far.node is None:
-                    continue
-                for near_row in near_of.get(event.execution_id, []):
-                    near = artifacts[near_row].node
-                    assert near is not None
-                    edge = (
-                        projection.snapshot_edge(far.node, near)
-                        if up
-                        else projection.snapshot_edge(near, far.node)
-                    )
-                    step.add(edge, far.node)
+            self._fold_snapshots(up, snapshotting, from_artifacts, executions, artifacts, step)
         if tasks:
             # From a task: upstream, the artifacts it read; downstream, those it wrote.
-            wanted = projection.is_input if up else projection.is_output
+            wanted = row_rules.is_input if up else row_rules.is_output
             task_events = [e for e in self.rows.events_of_executions(list(tasks)) if wanted(e)]
             arts = self.rows.by_rows("artifact", {e.artifact_id for e in task_events})
             for event in task_events:
@@ -194,9 +170,40 @@ class MlmdReader:
                 task_node = tasks[event.execution_id].node
                 if art_row is None or art_row.node is None or task_node is None:
                     continue
-                edge = projection.event_edge(event, task_node, art_row.node)
+                edge = row_rules.event_edge(event, task_node, art_row.node)
                 if edge is not None and edge.kind in kinds:
                     step.add(edge, art_row.node)
+
+    def _fold_snapshots(
+        self,
+        up: bool,
+        snapshotting: list[Row],
+        from_artifacts: list[Any],
+        executions: dict[int, Row],
+        artifacts: dict[int, Row],
+        step: _Step,
+    ) -> None:
+        # Fold snapshotting: reach across it to the artifacts on its other side.
+        other = self.rows.events_of_executions([r.row for r in snapshotting])
+        far_events = [e for e in other if (row_rules.is_input if up else row_rules.is_output)(e)]
+        fars = self.rows.by_rows("artifact", {e.artifact_id for e in far_events})
+        near_of: dict[int, list[int]] = {}
+        for event in from_artifacts:
+            if executions[event.execution_id].type == row_rules.SNAPSHOTTING:
+                near_of.setdefault(event.execution_id, []).append(event.artifact_id)
+        for event in far_events:
+            far = fars.get(event.artifact_id)
+            if far is None or far.node is None:
+                continue
+            for near_row in near_of.get(event.execution_id, []):
+                near = artifacts[near_row].node
+                assert near is not None
+                edge = (
+                    row_rules.snapshot_edge(far.node, near)
+                    if up
+                    else row_rules.snapshot_edge(near, far.node)
+                )
+                step.add(edge, far.node)
 
     def _references(
         self, rows: dict[str, Row], way: Direction, kinds: frozenset[EdgeKind], step: _Step
@@ -210,13 +217,13 @@ class MlmdReader:
         # CACHED_FROM runs original -> cached; PARENT_DAG child -> DAG. A task's own
         # property points at the edge's source for CACHED_FROM, its target for PARENT_DAG.
         for kind, key, own_points_up in (
-            (EdgeKind.CACHED_FROM, projection.CACHED_FROM, True),
-            (EdgeKind.PARENT_DAG, projection.PARENT_TASK, False),
+            (EdgeKind.CACHED_FROM, row_rules.CACHED_FROM, True),
+            (EdgeKind.PARENT_DAG, row_rules.PARENT_TASK, False),
         ):
             if kind not in kinds:
                 continue
             if up == own_points_up:
-                refs = {t.id: projection.reference(t, key) for t in tasks}
+                refs = {t.id: row_rules.reference(t, key) for t in tasks}
                 found = self.rows.by_ids([r for r in refs.values() if r])
                 for task in tasks:
                     ref = refs[task.id]
@@ -233,7 +240,7 @@ class MlmdReader:
                 naming = self.rows.executions_naming(key, [t.id for t in tasks])
                 for row in naming.values():
                     far = row.node
-                    ref = projection.reference(far, key) if far is not None else None
+                    ref = row_rules.reference(far, key) if far is not None else None
                     if far is None or ref is None:
                         continue
                     edge = (
@@ -254,7 +261,7 @@ class MlmdReader:
             for task in tasks:
                 for ctx in attributed.get(task.row, []):
                     if task.node is not None and ctx.node is not None:
-                        step.add(projection.part_of(task.node, ctx.node), ctx.node)
+                        step.add(row_rules.part_of(task.node, ctx.node), ctx.node)
         for ctx in contexts:
             node = ctx.node
             assert node is not None
@@ -262,18 +269,18 @@ class MlmdReader:
                 for parent in self.rows.parents(ctx.row):
                     if parent.node is not None:
                         self._context_edge(
-                            step, kinds, projection.context_edge(node, parent.node), parent.node
+                            step, kinds, row_rules.context_edge(node, parent.node), parent.node
                         )
                 continue
             for child in self.rows.children(ctx.row):
                 if child.node is not None:
                     self._context_edge(
-                        step, kinds, projection.context_edge(child.node, node), child.node
+                        step, kinds, row_rules.context_edge(child.node, node), child.node
                     )
             if node.kind is NodeKind.RUN and EdgeKind.PART_OF in kinds:
                 for task in self.rows.executions_of_context(ctx.row):
                     if task.node is not None:
-                        step.add(projection.part_of(task.node, node), task.node)
+                        step.add(row_rules.part_of(task.node, node), task.node)
 
     @staticmethod
     def _context_edge(step: _Step, kinds: frozenset[EdgeKind], edge: LineageEdge, far: Any) -> None:

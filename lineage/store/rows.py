@@ -1,35 +1,33 @@
 """Batched reads of MLMD rows as lineage nodes, for the MLMD reader and the Neo4j sync.
 
-Every call takes many ids at once and splits them into chunks MLMD accepts, so
-a walk costs a few calls per level, not one per node. Ids map to MLMD row ids
-through a bounded cache: that mapping never changes (MLMD neither deletes nor
-renumbers rows), unlike the rows themselves, which are always read fresh.
+The row rules (lineage.store.row_rules) applied to the bulk reads of
+lineage.store.row_scan. Ids map to MLMD row ids through a bounded cache: that
+mapping never changes (MLMD neither deletes nor renumbers rows), unlike the rows
+themselves, which are always read fresh.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any
 
-from ml_metadata import errors as mlmd_errors
-from ml_metadata.metadata_store import metadata_store
-from ml_metadata.proto import metadata_store_pb2 as pb
+from lineage.errors import StoreError
+from lineage.model import LineageNode
+from lineage.store import row_rules
+from lineage.store.port import MetadataStore
+from lineage.store.row_scan import (
+    CLASSES,
+    CLIENT_CLASS,
+    Cls,
+    MlmdClient,
+    RowScan,
+    chunks,
+    list_options,
+)
 
-from lineage.query import projection
-from lineage.query.types import LineageNode
-
-T = TypeVar("T")
-Cls = Literal["context", "execution", "artifact"]
-CHUNK = 500  # ids per MLMD call: far below the gRPC message cap
 _CACHE_MAX = 500_000
-
-
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[list[T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +45,12 @@ Associations = Callable[[list[int]], "list[tuple[int, int]] | None"]
 
 
 class MlmdRows:
-    """Batched reads over a raw MLMD client. ``associations`` is the store's SQL fast path
-    for attributions (``MlmdStore.associations``); without it, MLMD's API is used."""
+    """Batched reads of rows as nodes over a raw MLMD client. ``associations`` is the
+    store's SQL fast path for attributions (``MlmdStore.associations``); without it,
+    MLMD's API is used."""
 
-    def __init__(
-        self, mlmd: metadata_store.MetadataStore, associations: Associations | None = None
-    ) -> None:
-        self.mlmd = mlmd
+    def __init__(self, mlmd: MlmdClient, associations: Associations | None = None) -> None:
+        self.scan = RowScan(mlmd)
         self._associations = associations
         self._refs: dict[str, tuple[Cls, int]] = {}
         self._types: dict[int, str] = {}
@@ -66,24 +63,11 @@ class MlmdRows:
 
     def type_name(self, type_id: int) -> str:
         if type_id not in self._types:
-            for fetch in (
-                self.mlmd.get_context_types,
-                self.mlmd.get_execution_types,
-                self.mlmd.get_artifact_types,
-            ):
-                self._types.update((t.id, str(t.name)) for t in fetch())
+            self._types.update(self.scan.type_names())
         return self._types.get(type_id, f"unknown-type-{type_id}")
 
     def type_id(self, cls: Cls, name: str) -> int | None:
-        fetch = {
-            "context": self.mlmd.get_context_type,
-            "execution": self.mlmd.get_execution_type,
-            "artifact": self.mlmd.get_artifact_type,
-        }[cls]
-        try:
-            return int(fetch(name).id)
-        except mlmd_errors.NotFoundError:
-            return None
+        return self.scan.type_id(cls, name)
 
     # --- rows by id ----------------------------------------------------------
 
@@ -91,11 +75,11 @@ class MlmdRows:
         type_name = self.type_name(proto.type_id)
         node: LineageNode | None
         if cls == "context":
-            node = projection.context_node(proto, type_name)
+            node = row_rules.context_node(proto, type_name)
         elif cls == "execution":
-            node = projection.execution_node(proto, type_name)
+            node = row_rules.execution_node(proto, type_name)
         else:
-            node = projection.artifact_node(proto, type_name)
+            node = row_rules.artifact_node(proto, type_name)
         row = Row(cls, int(proto.id), proto, type_name, node)
         if node is not None:
             if len(self._refs) < _CACHE_MAX:
@@ -112,16 +96,10 @@ class MlmdRows:
         return recent if fresh else {}
 
     def by_rows(self, cls: Cls, rows: Iterable[int]) -> dict[int, Row]:
-        fetch = {
-            "context": self.mlmd.get_contexts_by_id,
-            "execution": self.mlmd.get_executions_by_id,
-            "artifact": self.mlmd.get_artifacts_by_id,
-        }[cls]
-        out: dict[int, Row] = {}
-        for chunk in chunks(sorted(set(rows))):
-            for proto in fetch(chunk):
-                out[int(proto.id)] = self.wrap(cls, proto)
-        return out
+        return {
+            int(proto.id): self.wrap(cls, proto)
+            for proto in self.scan.by_rows(cls, sorted(set(rows)))
+        }
 
     def by_ids(self, ids: Sequence[str]) -> dict[str, Row]:
         """Rows for our ids (external ids, or ``mlmd:<class>/<row>``); unknown ids left out."""
@@ -140,42 +118,30 @@ class MlmdRows:
                 if row.node is not None:
                     out[row.node.id] = row
         if unknown:
-            for cls, fetch in (
-                ("artifact", self.mlmd.get_artifacts_by_external_ids),
-                ("execution", self.mlmd.get_executions_by_external_ids),
-                ("context", self.mlmd.get_contexts_by_external_ids),
-            ):
+            for cls in ("artifact", "execution", "context"):
                 rest = [i for i in unknown if i not in out]
-                for chunk in chunks(rest):
-                    # MLMD raises NotFound rather than return an empty list.
-                    with contextlib.suppress(mlmd_errors.NotFoundError):
-                        for proto in fetch(chunk):
-                            row = self.wrap(cls, proto)
-                            if row.node is not None:
-                                out[row.node.id] = row
+                for proto in self.scan.by_external_ids(cls, rest):
+                    row = self.wrap(cls, proto)
+                    if row.node is not None:
+                        out[row.node.id] = row
         return out
 
     # --- events and contexts ------------------------------------------------
 
     def events_of_artifacts(self, rows: Sequence[int]) -> list[Any]:
-        return self._events(self.mlmd.get_events_by_artifact_ids, rows)
+        return self.scan.events_of_artifacts(sorted(set(rows)))
 
     def events_of_executions(self, rows: Sequence[int]) -> list[Any]:
-        return self._events(self.mlmd.get_events_by_execution_ids, rows)
-
-    @staticmethod
-    def _events(fetch: Callable[[list[int]], list[Any]], rows: Sequence[int]) -> list[Any]:
-        out: list[Any] = []
-        for chunk in chunks(sorted(set(rows))):
-            out.extend(fetch(chunk))
-        return out
+        return self.scan.events_of_executions(sorted(set(rows)))
 
     def filter_executions(self, query: str) -> dict[int, Row]:
-        opts = metadata_store.ListOptions(filter_query=query)
-        return {
-            int(p.id): self.wrap("execution", p)
-            for p in self.mlmd.get_executions(list_options=opts)
-        }
+        opts = list_options(query)
+        return {int(p.id): self.wrap("execution", p) for p in self.scan.listed("execution", opts)}
+
+    def listed(self, cls: Cls, query: str, limit: int | None = None) -> list[Row]:
+        """Rows of a class that match MLMD's filter ``query``, by row id."""
+        options = list_options(query, limit, by="id")
+        return [self.wrap(cls, p) for p in self.scan.listed(cls, options)]
 
     def executions_naming(self, key: str, ids: Sequence[str]) -> dict[int, Row]:
         """Executions whose string property ``key`` holds one of ``ids`` (reverse references)."""
@@ -200,19 +166,13 @@ class MlmdRows:
                 if context in contexts:
                     out.setdefault(execution, []).append(contexts[context])
             return out
-        # MLMD has no batch call for attributions; its lineage subgraph with no hops
-        # returns them (it accepts at most 101 starting nodes).
         for chunk in chunks(wanted, 100):
-            options = pb.LineageSubgraphQueryOptions(max_num_hops=0)
-            options.starting_executions.filter_query = f"id IN ({', '.join(map(str, chunk))})"
-            graph = self.mlmd.get_lineage_subgraph(
-                options, field_mask_paths=["associations", "contexts"]
-            )
-            found = {int(p.id): self.wrap("context", p) for p in graph.contexts}
-            for link in graph.associations:
-                ctx = found.get(int(link.context_id))
+            protos, links = self.scan.attributions(chunk)
+            found = {int(p.id): self.wrap("context", p) for p in protos}
+            for execution, context in links:
+                ctx = found.get(context)
                 if ctx is not None:
-                    out.setdefault(int(link.execution_id), []).append(ctx)
+                    out.setdefault(execution, []).append(ctx)
         return out
 
     def context_runs(self, rows: Sequence[int], run_type: str) -> list[Row]:
@@ -229,25 +189,23 @@ class MlmdRows:
             return []
         for chunk in chunks(sorted(set(rows))):
             members = ", ".join(map(str, chunk))
-            opts = metadata_store.ListOptions(
-                filter_query=f"type = {quoted} AND executions_a.id IN ({members})"
-            )
-            for proto in self.mlmd.get_contexts(list_options=opts):
+            opts = list_options(f"type = {quoted} AND executions_a.id IN ({members})")
+            for proto in self.scan.listed("context", opts):
                 out[int(proto.id)] = self.wrap("context", proto)
         return [out[k] for k in sorted(out)]
 
     def parents(self, row: int) -> list[Row]:
-        return [self.wrap("context", p) for p in self.mlmd.get_parent_contexts_by_context(row)]
+        return [self.wrap("context", p) for p in self.scan.parents(row)]
 
     def children(self, row: int) -> list[Row]:
-        return [self.wrap("context", p) for p in self.mlmd.get_children_contexts_by_context(row)]
+        return [self.wrap("context", p) for p in self.scan.children(row)]
 
     def executions_of_context(self, row: int) -> list[Row]:
-        return [self.wrap("execution", p) for p in self.mlmd.get_executions_by_context(row)]
+        return [self.wrap("execution", p) for p in self.scan.executions_of_context(row)]
 
 
 def _mlmd_ref(node_id: str) -> tuple[Cls, int] | None:
-    for cls in ("context", "execution", "artifact"):
+    for cls in CLASSES:
         prefix = f"mlmd:{cls}/"
         if node_id.startswith(prefix) and node_id[len(prefix) :].isdigit():
             return cls, int(node_id[len(prefix) :])
@@ -267,7 +225,12 @@ def literal(value: str) -> str | None:
     return "'" + value.replace("'", "\\'") + "'"
 
 
-def rows_for(source: Any) -> MlmdRows:
+def rows_for(source: MetadataStore | MlmdClient) -> MlmdRows:
     """MlmdRows for an open store (with its SQL fast path) or for a raw MLMD client."""
-    mlmd = getattr(source, "mlmd", source)
-    return MlmdRows(mlmd, getattr(source, "associations", None))
+    if isinstance(source, CLIENT_CLASS):
+        return MlmdRows(source)
+    if not source.supports_row_scan:
+        raise StoreError(
+            f"the {source.backend} store at {source.location} has no MLMD rows to read"
+        )
+    return source.row_scanner()

@@ -1,5 +1,7 @@
 """The rules that turn MLMD rows into lineage nodes and edges, shared by every reader.
 
+They live beside the row scanner (lineage.store.rows), which applies them to each row.
+
 The MLMD reader applies them while it walks; the Neo4j sync applies them while
 it projects. Because both call these functions, the two graphs agree by
 construction. The rules:
@@ -37,18 +39,23 @@ from lineage.model import (
     ArtifactState,
     EdgeKind,
     ExecutionState,
+    LineageEdge,
+    LineageNode,
     LineageType,
     NodeKind,
     Properties,
     artifact_kind,
 )
-from lineage.query.types import LineageEdge, LineageNode
+from lineage.model import lineage as model_lineage
 from lineage.store import convert
 
+# The derived property names (lineage.model.lineage) the rules read, named here too: a
+# projection that applies the rules reads them from the rules.
+CACHED_FROM = model_lineage.CACHED_FROM
+PARENT_TASK = model_lineage.PARENT_TASK
+DIGEST = model_lineage.DIGEST
+
 SNAPSHOTTING = LineageType.SNAPSHOT_EXECUTION.value
-CACHED_FROM = "cached_from"  # property of a cached task: the id of the task it reused
-PARENT_TASK = "parent_task"  # property of a nested task: the id of its DAG task
-DIGEST = "digest"
 _INPUT, _OUTPUT = 3, 4  # MLMD Event.Type numbers
 
 

@@ -33,8 +33,7 @@ from collections.abc import Sequence
 import neo4j
 
 from lineage.graph.connect import Graph
-from lineage.model import EdgeKind, KfpType
-from lineage.query.types import DATA_FLOW, LineageEdge
+from lineage.model import DATA_FLOW, EdgeKind, KfpType, LineageEdge
 
 STATE_KEY = "mlmd"  # the SyncState node the sync keeps (lineage.graph.sync)
 VERSION = 1  # bump to make the next sync rebuild the projection and its index
