@@ -9,6 +9,7 @@ a ``SET n = r`` of a null does. Nodes carry the same properties as an online syn
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +25,8 @@ _EDGE_HEADER = ":START_ID,:END_ID,key,ls,lt"
 
 
 def _cell(value: Any) -> str:
+    if value.__class__ is str:  # the common case first: a sync writes millions
+        return '"' + value.replace('"', '""') + '"'
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -50,11 +53,11 @@ class CsvFiles:
         self._state: Path | None = None
         self.multiline = False  # a value holds a line break: the importer must be told
 
-    def _text(self, value: Any) -> str:
-        cell = _cell(value)
-        if "\n" in cell or "\r" in cell:
+    def _line(self, values: Iterable[Any]) -> str:
+        line = ",".join(map(_cell, values))
+        if "\n" in line or "\r" in line:
             self.multiline = True
-        return cell
+        return line + "\n"
 
     def _header(self, keys: list[str]) -> str:
         def column(key: str) -> str:
@@ -75,7 +78,7 @@ class CsvFiles:
             created.write(self._header(list(props)))
             opened = self._nodes[labels] = (created, list(props))
         out, keys = opened
-        out.write(",".join(self._text(props.get(k)) for k in keys) + "\n")
+        out.write(self._line(props.get(k) for k in keys))
 
     def edge(
         self, kind: str, source: str, target: str, key: str | None, ls: str | None, lt: str | None
@@ -85,15 +88,14 @@ class CsvFiles:
             out = (self.folder / f"edges-{kind}.csv").open("w", encoding="utf-8", newline="")
             out.write(_EDGE_HEADER + "\n")
             self._edges[kind] = out
-        out.write(",".join(self._text(v) for v in (source, target, key, ls, lt)) + "\n")
+        out.write(self._line((source, target, key, ls, lt)))
 
     def state(self, props: dict[str, Any]) -> None:
         """The SyncState node (outside the :Node id space: it has no :ID column)."""
         self._state = self.folder / "nodes-SyncState.csv"
         keys = list(props)
         header = ",".join(f"{k}:long" if k in _STATE_LONG else k for k in keys)
-        row = ",".join(self._text(props[k]) for k in keys)
-        self._state.write_text(f"{header}\n{row}\n", encoding="utf-8")
+        self._state.write_text(f"{header}\n{self._line(props[k] for k in keys)}", encoding="utf-8")
 
     def close(self) -> None:
         for out, _ in self._nodes.values():
