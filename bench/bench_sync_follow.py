@@ -1,10 +1,11 @@
 """`lineage graph sync --follow`: from an ingest's commit to the run visible in Neo4j.
 
 Run: .venv/bin/python bench/bench_sync_follow.py [--runs 2000] [--samples 20]
-     [--interval 0.2] [--dir /dev/shm/sync-follow]
+     [--interval 0.2] [--dir /dev/shm/sync-follow] [--offline] [--neo4j-opts "-Xmx2g ..."]
 
 A store of bench/gen.py's runs is built in ``--dir`` (kept and reused), one Neo4j (the
-tests' launcher) is started and the store synced in full. Then ``lineage graph sync
+tests' launcher) is started and the store synced in full (``--offline``: by the offline
+full sync, ``lineage.graph.offline``). Then ``lineage graph sync
 --follow`` runs as its own process while this one ingests ``--samples`` more runs, one
 at a time: the clock starts when ``put_run`` returns (the ingest committed) and stops
 when the run's node is found in Neo4j (polled every 5 ms). The target is 1 s.
@@ -29,6 +30,7 @@ import gen  # noqa: E402
 
 from lineage import model  # noqa: E402
 from lineage.graph.connect import Graph  # noqa: E402
+from lineage.graph.offline import sync_offline  # noqa: E402
 from lineage.graph.sync import sync  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
 from lineage.store.rows import rows_for  # noqa: E402
@@ -46,7 +48,17 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.2)
     parser.add_argument("--dir", type=Path, default=Path("/dev/shm/sync-follow"))
+    parser.add_argument(
+        "--offline", action="store_true", help="project the store with `sync --full --offline`"
+    )
+    parser.add_argument(
+        "--neo4j-opts",
+        default="",
+        help="JVM options of the Neo4j launcher, e.g. a larger heap and page cache for 1M nodes",
+    )
     args = parser.parse_args()
+    if args.neo4j_opts:
+        os.environ["LINEAGE_NEO4J_OPTS"] = args.neo4j_opts
     args.dir.mkdir(parents=True, exist_ok=True)
     path = args.dir / f"mlmd-{args.runs}.sqlite"
     shape = gen.Shape(args.runs + 100_000)  # room for the sampled runs after the store's
@@ -62,7 +74,10 @@ def main() -> None:
     latencies: list[float] = []
     with Neo4jService() as neo4j:
         graph = Graph(neo4j.bolt_uri)
-        full = sync(graph, rows_for(store), store.location, full=True)
+        if args.offline:
+            full = sync_offline(graph, rows_for(store), store.location, neo4j.home / "server")
+        else:
+            full = sync(graph, rows_for(store), store.location, full=True)
         print(
             f"{subprocess.run(['date', '-u'], capture_output=True, text=True).stdout.strip()}, "
             f"{os.uname().nodename}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "

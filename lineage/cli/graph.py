@@ -5,13 +5,14 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import typer
 
 from lineage.cli.common import handle_errors, load_settings, open_store, print_json
-from lineage.errors import LineageError
+from lineage.errors import BadInputError, LineageError
 from lineage.graph.connect import Graph
 from lineage.store.rows import MlmdRows, rows_for
 from lineage.wiring import open_graph
@@ -41,10 +42,19 @@ def sync_cmd(
     interval: float = typer.Option(
         0.2, "--interval", min=0.01, help="With --follow: seconds between polls of the store."
     ),
+    offline: Path | None = typer.Option(
+        None,
+        "--offline",
+        help="With --full: build the projection with neo4j-admin's bulk import into this "
+        "Neo4j home (the launcher's, tools/neo4j/run HOME PORT), which swaps it in.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Project what the store recorded since the last sync (or everything, with --full)."""
     from lineage.graph.sync import sync
+
+    if offline is not None and not full:
+        raise BadInputError("--offline rebuilds the projection: it needs --full")
 
     settings = load_settings()
 
@@ -55,7 +65,11 @@ def sync_cmd(
             typer.echo(report.summary())
 
     with open_graph(settings) as graph, open_store(settings) as store:
-        if full or not follow:
+        if offline is not None:
+            from lineage.graph.offline import sync_offline
+
+            show(sync_offline(graph, rows_for(store), store.location, offline))
+        elif full or not follow:
             show(sync(graph, rows_for(store), store.location, full=full))
         if follow:
             _follow(graph, rows_for(store), store.location, interval, show)

@@ -4,8 +4,21 @@
 // Run through tools/neo4j/run:  java -cp <classpath> tools/neo4j/Launcher.java <homeDir> <boltPort>
 // Prints "READY bolt://127.0.0.1:<port>" once the default database accepts work, and shuts
 // down cleanly (checkpoint, flushed store) on SIGTERM so a restart on the same dir keeps data.
+//
+// A database built offline (`lineage graph sync --full --offline <homeDir>`, which runs
+// `neo4j-admin database import full` through tools/neo4j/admin) is handed over as the
+// directory <homeDir>/import-ready, holding data/databases/neo4j and data/transactions/neo4j;
+// it appears whole (renamed into place once the import succeeded). The launcher swaps it in
+// for the default database at start and, while it runs, within a second of its appearance:
+// the old database serves until then, and the server is restarted in this JVM, on the same
+// port, onto the new files (prints "SWAPPED bolt://..." when the new database is usable).
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -33,12 +46,74 @@ public class Launcher {
         // store down instead of leaving it to recovery on the next start.
         AtomicReference<DatabaseManagementService> service = new AtomicReference<>();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            DatabaseManagementService dbms = service.get();
-            if (dbms != null) {
-                dbms.shutdown();
+            synchronized (service) {
+                DatabaseManagementService dbms = service.getAndSet(null);
+                if (dbms != null) {
+                    dbms.shutdown();
+                }
             }
         }, "neo4j-shutdown"));
 
+        Path ready = home.resolve("import-ready");
+        synchronized (service) {
+            swapIn(home, ready);
+            service.set(start(home, port));
+        }
+        System.out.println("READY bolt://127.0.0.1:" + port);
+        System.out.flush();
+
+        // Keep the JVM alive, watching for an offline import to swap in; SIGTERM runs the
+        // shutdown hook and exits.
+        while (true) {
+            Thread.sleep(500);
+            if (!Files.isDirectory(ready)) {
+                continue;
+            }
+            synchronized (service) {
+                DatabaseManagementService old = service.getAndSet(null);
+                if (old == null) {
+                    return; // shutting down
+                }
+                old.shutdown();
+                swapIn(home, ready);
+                service.set(start(home, port));
+            }
+            System.out.println("SWAPPED bolt://127.0.0.1:" + port);
+            System.out.flush();
+        }
+    }
+
+    /** Replaces the default database's files by those of a finished offline import. */
+    static void swapIn(Path home, Path ready) throws IOException {
+        if (!Files.isDirectory(ready)) {
+            return;
+        }
+        String db = GraphDatabaseSettings.DEFAULT_DATABASE_NAME;
+        for (String part : new String[] {"databases", "transactions"}) {
+            Path target = home.resolve("data").resolve(part).resolve(db);
+            deleteTree(target);
+            Files.createDirectories(target.getParent());
+            Path source = ready.resolve("data").resolve(part).resolve(db);
+            if (Files.isDirectory(source)) {
+                Files.move(source, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        // Only once both are in place: a crash before this point redoes the swap at start.
+        deleteTree(ready);
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+
+    static DatabaseManagementService start(Path home, int port) {
         DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
                 // Tests connect without credentials; the server is reachable on loopback only.
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)
@@ -74,16 +149,11 @@ public class Launcher {
                 .setConfig(GraphDatabaseSettings.transaction_monitor_check_interval, Duration.ofMillis(
                         Long.getLong("lineage.neo4j.txmonitor.ms", 2000L)))
                 .build();
-        service.set(dbms);
 
         GraphDatabaseService db = dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
         while (!db.isAvailable(Duration.ofSeconds(1).toMillis())) {
             System.err.println("waiting for the default database");
         }
-        System.out.println("READY bolt://127.0.0.1:" + port);
-        System.out.flush();
-
-        // Keep the JVM alive; SIGTERM runs the shutdown hook and exits.
-        Thread.currentThread().join();
+        return dbms;
     }
 }
