@@ -1,0 +1,275 @@
+"""`lineage rebuild run` between two environments on one machine.
+
+Environment A and B each have their own docker-registry, store and pipeline root. A
+pipeline runs in A with `lineage run`, in an image pushed into A's registry by digest;
+its model is planned, and rebuilt in B. Every expectation is read from the registries,
+the stores and the recorded runs, not from the rebuild's own report alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lineage.model import KfpType, canonical_json, sha256_hex
+from lineage.rebuild.document import load_plan, seal, write_plan
+from lineage.snapshots.blobs import blob_key
+from lineage.store.connect import open_sqlite
+from tests.conftest import require
+from tests.services import RegistryService, build_oci_layout, layout_digest
+
+REPO = Path(__file__).resolve().parents[2]
+LINEAGE = Path(sys.executable).parent / "lineage"
+PIPELINES = "tests/rebuild/rerun_pipelines.py"
+RAW = "".join(f"{i},{i * i}\n" for i in range(8))
+
+
+@dataclass
+class Places:
+    base: Path
+    env: dict[str, str]
+    image: str  # in A's registry, by digest
+    a: RegistryService
+    b: RegistryService
+
+    @property
+    def home(self) -> Path:
+        return self.base / "home"
+
+    def lineage(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
+        env.update(self.env)
+        env.update(extra)
+        return subprocess.run(
+            [str(LINEAGE), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=600
+        )
+
+    def run_in_a(self, pipeline: str, raw: Path) -> dict[str, Any]:
+        out = self.lineage(
+            "run",
+            f"{PIPELINES}:{pipeline}",
+            "--arg",
+            f"data_uri={raw}",
+            "--pipeline-root",
+            str(self.base / "root-a"),
+            "--json",
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        return dict(json.loads(out.stdout))
+
+    def plan(self, run: dict[str, Any], path: Path) -> dict[str, Any]:
+        model = _output(run, "fit", "model")["id"]
+        out = self.lineage("rebuild", "plan", model, "--allow-gaps", "-o", str(path))
+        assert out.returncode == 0, out.stderr[-3000:]
+        return load_plan(path)
+
+    def rebuild(self, plan: Path, env: str = "b") -> subprocess.CompletedProcess[str]:
+        return self.lineage("rebuild", "run", str(plan), "--env", env, "--allow-gaps", "--json")
+
+    def runs(self) -> list[str]:
+        store = open_sqlite(self.home / "mlmd.sqlite")
+        try:
+            page = store.list_contexts(type=KfpType.PIPELINE_RUN.value, page_size=1000)
+            return sorted(c.id for c in page.items)
+        finally:
+            store.close()
+
+
+def _output(run: dict[str, Any], task: str, name: str) -> dict[str, Any]:
+    found = next(t for t in run["tasks"] if t["name"] == task)
+    return dict(found["outputs"][name])
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Places]:
+    base = tmp_path_factory.mktemp("rerun")
+    a, b = RegistryService(), RegistryService()
+    try:
+        require("registry A", a)
+        require("registry B", b)
+        layout = build_oci_layout(base / "image", {"usr/bin/python3": b"not really python"})
+        a.push(layout, "library/python:3.11-slim")
+        image = f"{a.address}/library/python@{layout_digest(layout)}"
+        env = {
+            "LINEAGE_HOME": str(base / "home"),
+            "LINEAGE_INSECURE_REGISTRIES": f"{a.address},{b.address}",
+            "REBUILD_TEST_IMAGE": image,
+        }
+        for name, registry in (("A", a), ("B", b), ("C", b)):
+            env[f"LINEAGE_ENVIRONMENTS__{name}__REGISTRY"] = registry.address
+            env[f"LINEAGE_ENVIRONMENTS__{name}__STORE"] = str(base / f"store-{name.lower()}")
+            env[f"LINEAGE_ENVIRONMENTS__{name}__PIPELINE_ROOT"] = str(base / f"root-{name.lower()}")
+        yield Places(base, env, image, a, b)
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def raw(places: Places) -> Path:
+    path = places.base / "lake" / "raw.csv"
+    path.parent.mkdir()
+    path.write_text(RAW)
+    return path
+
+
+@pytest.fixture(scope="module")
+def steady(places: Places, raw: Path) -> tuple[dict[str, Any], Path]:
+    run = places.run_in_a("steady", raw)
+    path = places.base / "steady.plan.json"
+    places.plan(run, path)
+    return run, path
+
+
+def _sha256(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_deterministic_pipeline_is_rebuilt_identical_in_another_environment(
+    places: Places, steady: tuple[dict[str, Any], Path], raw: Path
+) -> None:
+    _, path = steady
+    plan = load_plan(path)
+    before = places.runs()
+
+    out = places.rebuild(path)
+
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert result["verdict"] == "identical"
+    assert result["plan_id"] == plan["id"] and result["environment"] == "b"
+    planned = [
+        (t["path"], o["name"], o["digest"]) for t in plan["runs"][0]["tasks"] for o in t["outputs"]
+    ]
+    assert [(o["task"], o["output"], o["actual_digest"]) for o in result["outputs"]] == planned
+    assert all(o["verdict"] == "identical" for o in result["outputs"])
+    assert result["first_divergent_task"] is None and result["downstream_affected"] == []
+    assert "image not enforced" in result["caveats"]
+    assert [g.split(" ")[0] for g in result["gaps"]] == ["runner-ignores-images"]
+    # The rebuilt run is recorded like any other run, under B's pipeline root.
+    (new,) = sorted(set(places.runs()) - set(before))
+    assert result["run"] == new
+    store = open_sqlite(places.home / "mlmd.sqlite")
+    try:
+        recorded = store.get_run(new)
+    finally:
+        store.close()
+    assert str(recorded.contexts[0].properties["pipeline_root"]).startswith(
+        str(places.base / "root-b")
+    )
+    # The input and the image are in B, by content.
+    store_b = places.base / "store-b"
+    assert _sha256(store_b / blob_key(_sha256(raw).removeprefix("sha256:"))) == _sha256(raw)
+    repository, digest = places.image.split("/", 1)[1].split("@")
+    manifest = httpx.get(
+        f"{places.b.url}/v2/{repository}/manifests/{digest}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=30,
+    )
+    assert manifest.status_code == 200
+    assert "sha256:" + hashlib.sha256(manifest.content).hexdigest() == digest
+    # The rewritten spec is kept in B under its digest and runs B's copies.
+    (spec,) = result["extra"]["specs"]
+    kept = Path(spec["location"])
+    assert kept.is_relative_to(store_b) and _sha256(kept) == spec["digest"]
+    rewritten = json.loads(kept.read_bytes())
+    assert spec["digest"] == f"sha256:{sha256_hex(canonical_json(rewritten))}"
+    executors = rewritten["deploymentSpec"]["executors"]
+    images = {e["container"]["image"] for e in executors.values() if "container" in e}
+    assert images == {f"{places.b.address}/{repository}@{digest}"}
+    (importer,) = [e["importer"] for e in executors.values() if "importer" in e]
+    assert importer["artifactUri"] == {
+        "constant": str(store_b / blob_key(_sha256(raw).removeprefix("sha256:")))
+    }
+    assert importer["metadata"]["expected_digest"] == _sha256(raw)
+    assert json.loads(Path(result["location"]).read_text())["verdict"] == "identical"
+
+
+def test_a_non_deterministic_step_is_divergent_there_and_never_reproduced(
+    places: Places, raw: Path
+) -> None:
+    run = places.run_in_a("drifting", raw)
+    path = places.base / "drifting.plan.json"
+    places.plan(run, path)
+
+    out = places.rebuild(path)
+
+    assert out.returncode == 11, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert result["verdict"] == "divergent"
+    assert result["first_divergent_task"] == "noise"
+    verdicts = {(o["task"], o["output"]): o["verdict"] for o in result["outputs"]}
+    assert verdicts[("prepare", "data")] == "identical"
+    assert verdicts[("noise", "noisy")] == "divergent"
+    affected = {_output(run, "fit", "model")["id"], _output(run, "score", "metrics")["id"]}
+    assert set(result["downstream_affected"]) == affected
+
+
+def test_a_tampered_input_is_refused_before_anything_runs(places: Places) -> None:
+    raw = places.base / "lake" / "tampered.csv"
+    raw.write_text(RAW)
+    run = places.run_in_a("steady", raw)
+    path = places.base / "tampered.plan.json"
+    plan = places.plan(run, path)
+    raw.write_text(RAW.replace("7,49", "7,50"))
+    before = places.runs()
+
+    out = places.rebuild(path)
+
+    assert out.returncode == 4
+    (line,) = out.stderr.strip().splitlines()
+    (item,) = plan["inputs"]
+    assert item["artifact"] in line and "no longer matches its digest" in line
+    assert places.runs() == before
+    assert out.stdout == ""
+
+
+def test_a_tampered_plan_is_refused(places: Places, steady: tuple[dict[str, Any], Path]) -> None:
+    _, path = steady
+    plan = json.loads(path.read_text())
+    plan["runs"][0]["parameters"]["rows"] = 5
+    edited = places.base / "edited.plan.json"
+    edited.write_text(json.dumps(plan))
+    before = places.runs()
+
+    out = places.rebuild(edited)
+
+    assert out.returncode == 4
+    assert "does not match its id" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert places.runs() == before
+
+
+def test_control_flow_the_runner_cannot_run_is_refused_before_migration(
+    places: Places, steady: tuple[dict[str, Any], Path]
+) -> None:
+    _, path = steady
+    plan = {k: v for k, v in load_plan(path).items() if k != "id"}
+    tasks = plan["runs"][0]["pipeline_spec"]["spec"]["root"]["dag"]["tasks"]
+    tasks["prepare"]["parameterIterator"] = {"itemInput": "rows", "items": {"raw": "[1, 2]"}}
+    looping = places.base / "looping.plan.json"
+    write_plan(looping, seal(plan))
+
+    out = places.rebuild(looping, "c")
+
+    assert out.returncode == 4
+    assert "task prepare uses dsl.ParallelFor" in out.stderr
+    assert not (places.base / "store-c").exists()
+
+
+def test_an_unknown_environment_is_one_line(
+    places: Places, steady: tuple[dict[str, Any], Path]
+) -> None:
+    out = places.rebuild(steady[1], "nowhere")
+    assert out.returncode == 5
+    assert out.stderr.strip().splitlines() == [out.stderr.strip()]
+    assert "no environment named 'nowhere'" in out.stderr
