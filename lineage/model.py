@@ -34,6 +34,7 @@ class NodeKind(StrEnum):
     IMAGE = "Image"
     SNAPSHOT = "Snapshot"
     RECURRING_RUN = "RecurringRun"  # a KFP recurring run: the schedule that starts runs
+    REBUILD = "Rebuild"  # a rebuild of a model version in another environment, and its verdict
 
 
 class EdgeKind(StrEnum):
@@ -52,6 +53,7 @@ class EdgeKind(StrEnum):
     SNAPSHOT_OF = "SNAPSHOT_OF"  # artifact -> snapshot of its content
     CACHED_FROM = "CACHED_FROM"  # original task -> the cached task that reused its outputs
     TRIGGERED_BY = "TRIGGERED_BY"  # run -> the recurring run that started it
+    REBUILT_FROM = "REBUILT_FROM"  # original artifact -> its rebuilt copy (as CACHED_FROM)
 
 
 class KfpType(StrEnum):
@@ -81,6 +83,7 @@ class LineageType(StrEnum):
     SNAPSHOT_EXECUTION = "lineage.SnapshotExecution"  # execution: the act of snapshotting
     STATE = "lineage.State"  # context: ingest watermarks; never a lineage node
     RECURRING_RUN = "lineage.RecurringRun"  # context: a KFP recurring run (its trigger)
+    REBUILD = "lineage.Rebuild"  # execution: a rebuild's verdict on the artifacts it compared
 
 
 CONTEXT_KINDS: Mapping[str, NodeKind] = {
@@ -378,3 +381,11 @@ class ImageSource(StrEnum):
 
 def snapshotting_id(artifact: str, snapshot: str) -> str:
     return f"snapshotting:{artifact}->{snapshot}"
+
+
+# A rebuild is a ``lineage.Rebuild`` execution that reads, for the i-th output it
+# judged, the original on path ("original", i) and the rebuilt artifact on path
+# ("rebuilt", i) (both INPUT: the rebuild made nothing, the rebuilt run did). The
+# projection pairs them into one REBUILT_FROM edge, original -> rebuilt.
+REBUILD_ORIGINAL_KEY = "original"
+REBUILD_REBUILT_KEY = "rebuilt"
