@@ -205,9 +205,9 @@ def run(
         done = rebuild(document, env, settings, store, allow_gaps=allow_gaps, log=log)
     result = done.result
     if as_json:
-        print_json({**result.as_dict(), "location": done.location})
+        print_json({"id": done.id, **result.as_dict(), "location": done.location})
     else:
-        _print_result(result.as_dict(), done.location)
+        _print_result({"id": done.id, **result.as_dict()}, done.location)
     code = EXIT_CODES[result.verdict]
     if code:
         raise typer.Exit(code)
@@ -225,6 +225,7 @@ def _print_result(result: Mapping[str, Any], location: str) -> None:
     lines = [
         f"rebuild of {result['model']} in {result['environment']} "
         f"({result['runner']}): {result['verdict']}",
+        f"rebuild {result['id']}",
         f"plan {result['plan_id']}  run {result['run'] or '-'}",
     ]
     if result["first_divergent_task"]:

@@ -10,9 +10,9 @@
 4. Execute each run, upstream first, with the environment's runner (``runners``); a run
    that imports an output of an earlier run imports its rebuilt copy.
 5. Verify every output against the plan (``compare``) and conclude a ``RebuildResult``.
-
-The result is kept in the target store beside the rewritten specs
-(``rebuilds/<rebuilt run id>.json``).
+6. Record it in the store (``record.record_rebuild``: the ``lineage.Rebuild`` node and
+   what it compared), and keep it as JSON in the target store beside the rewritten
+   specs (``rebuilds/<rebuilt run id>.json``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from lineage.rebuild.compare import RebuiltRun, compare, produced
 from lineage.rebuild.environments import pick_environments
 from lineage.rebuild.preflight import check_gaps, check_inputs, check_runnable
 from lineage.rebuild.progress import Progress
+from lineage.rebuild.record import record_rebuild
 from lineage.rebuild.rewrite import Rewritten, keep, rewrite_run
 from lineage.rebuild.runners import IMAGE_NOT_ENFORCED, Job, runner_for, typed_arguments
 from lineage.rebuild.stage import pipeline_root, stage, target_store
@@ -41,6 +42,7 @@ RESULTS_PREFIX = "rebuilds/"
 
 @dataclass(frozen=True, slots=True)
 class Rebuilt:
+    id: str  # the rebuild's lineage id, as recorded
     result: RebuildResult
     specs: tuple[Rewritten, ...]
     location: str  # where the target store keeps the result
@@ -110,12 +112,14 @@ def rebuild(
             "migration": staged.report,
         },
     )
-    return Rebuilt(result, tuple(specs), _keep_result(blobs, result))
+    rebuild_id = record_rebuild(store, result)
+    return Rebuilt(rebuild_id, result, tuple(specs), _keep_result(blobs, rebuild_id, result))
 
 
-def _keep_result(blobs: BlobStore, result: RebuildResult) -> str:
+def _keep_result(blobs: BlobStore, rebuild_id: str, result: RebuildResult) -> str:
     key = f"{RESULTS_PREFIX}{(result.run or 'not-run').removeprefix('run:')}.json"
-    blobs.put_bytes(key, json.dumps(result.as_dict(), sort_keys=True, indent=1).encode() + b"\n")
+    document = {"id": rebuild_id, **result.as_dict()}
+    blobs.put_bytes(key, json.dumps(document, sort_keys=True, indent=1).encode() + b"\n")
     return f"{blobs.location.rstrip('/')}/{key}"
 
 

@@ -17,6 +17,7 @@ import httpx
 
 from lineage.model import canonical_json, sha256_hex
 from lineage.rebuild.document import load_plan, seal, write_plan
+from lineage.rebuild.record import result_of
 from lineage.snapshots.blobs import blob_key
 from lineage.store.connect import open_sqlite
 from tests.rebuild.rerun_world import RAW, Places, output, places, raw, steady
@@ -85,7 +86,34 @@ def test_a_deterministic_pipeline_is_rebuilt_identical_in_another_environment(
         "constant": str(store_b / blob_key(_sha256(raw).removeprefix("sha256:")))
     }
     assert importer["metadata"]["expected_digest"] == _sha256(raw)
-    assert json.loads(Path(result["location"]).read_text())["verdict"] == "identical"
+    kept_result = json.loads(Path(result["location"]).read_text())
+    assert (kept_result["id"], kept_result["verdict"]) == (result["id"], "identical")
+
+
+def test_the_rebuild_is_recorded_with_each_output_beside_its_original(
+    places: Places, steady: tuple[dict[str, Any], Path]
+) -> None:
+    _, path = steady
+    out = places.rebuild(path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    store = open_sqlite(places.home / "mlmd.sqlite")
+    try:
+        (node,) = store.get_executions([result["id"]])
+        events = store.get_events(execution_ids=[result["id"]])
+    finally:
+        store.close()
+    stored = result_of(node.properties)
+    assert node.type == "lineage.Rebuild"
+    assert (stored.verdict, stored.run, stored.caveats) == (
+        "identical",
+        result["run"],
+        ("image not enforced", "the plan has 1 hermeticity gap(s)"),
+    )
+    pairs = {(e.path[1], e.path[0]): e.artifact for e in events}
+    for index, item in enumerate(result["outputs"]):
+        assert pairs[(index, "original")] == item["original"]
+        assert pairs.get((index, "rebuilt"), item["rebuilt"]) == item["rebuilt"]
 
 
 def test_a_non_deterministic_step_is_divergent_there_and_never_reproduced(
