@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from lineage.rebuild.compare import RebuiltRun, compare, produced
@@ -30,7 +32,13 @@ from lineage.rebuild.preflight import check_gaps, check_inputs, check_runnable
 from lineage.rebuild.progress import Progress
 from lineage.rebuild.record import record_rebuild
 from lineage.rebuild.rewrite import Rewritten, keep, rewrite_run
-from lineage.rebuild.runners import IMAGE_NOT_ENFORCED, Job, runner_for, typed_arguments
+from lineage.rebuild.runners import (
+    IMAGE_NOT_ENFORCED,
+    Job,
+    Runner,
+    runner_for,
+    typed_arguments,
+)
 from lineage.rebuild.stage import pipeline_root, stage, target_store
 from lineage.rebuild.verdict import RebuildResult, Verdict, worst
 from lineage.settings import Settings
@@ -52,6 +60,19 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class _Clock:
+    """Seconds spent in each phase, kept with the result (``extra.seconds``)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._last, 3)
+        self._last = now
+
+
 def rebuild(
     plan: Mapping[str, Any],
     environment: str,
@@ -63,6 +84,7 @@ def rebuild(
     progress: Progress | None = None,
 ) -> Rebuilt:
     """Rebuild a checked plan (see ``document.load_plan``) in ``environment``."""
+    clock, started = _Clock(), _now()
     name = environment.lower()
     env = pick_environments(settings, [name])[name]
     runner = runner_for(name, env.runner)
@@ -71,27 +93,24 @@ def rebuild(
     check_inputs(plan)
     root = pipeline_root(name, env)
     blobs = target_store(name, env, settings.home.expanduser())
-    started = _now()
+    clock.lap("check")
     staged = stage(plan, name, env, settings, progress)
-    data = dict(staged.inputs)
-    rebuilt: dict[str, RebuiltRun | None] = {}
-    specs: list[Rewritten] = []
-    for run in plan["runs"]:
-        rewritten = keep(blobs, rewrite_run(run, staged.images, data))
-        specs.append(rewritten)
-        arguments = typed_arguments(rewritten.spec, run.get("parameters") or {})
-        done = runner.run(Job(rewritten, arguments, root, store, log or io.StringIO()))
-        rebuilt[run["id"]] = done
-        judged = compare({**plan, "runs": [run]}, {run["id"]: done}).outputs
-        data.update(produced(judged, done))
-        if done.failed:
-            break  # what later runs would import was not made
+    clock.lap("migrate")
+    job = _Runs(plan, runner, root, store, blobs, log or io.StringIO(), clock)
+    rebuilt, specs = job.run_all(dict(staged.inputs), staged.images)
     comparison = compare(plan, rebuilt)
     caveats = [] if runner.enforces_images else [IMAGE_NOT_ENFORCED]
     caveats.extend(staged.caveats)
     if gaps:
         caveats.append(f"the plan has {len(gaps)} hermeticity gap(s)")
     last = next((r for r in reversed(list(rebuilt.values())) if r is not None), None)
+    clock.lap("verify")
+    extra = {
+        "runs": {plan_run: f"run:{r.run_id}" for plan_run, r in rebuilt.items() if r},
+        "specs": [s.as_dict() for s in specs],
+        "migration": staged.report,
+        "seconds": clock.seconds,
+    }
     result = RebuildResult(
         plan_id=str(plan["id"]),
         model=str(plan["model"]["artifact"]),
@@ -106,14 +125,42 @@ def rebuild(
         gaps=gaps,
         started=started,
         finished=_now(),
-        extra={
-            "runs": {plan_run: f"run:{r.run_id}" for plan_run, r in rebuilt.items() if r},
-            "specs": [s.as_dict() for s in specs],
-            "migration": staged.report,
-        },
+        extra=extra,
     )
     rebuild_id = record_rebuild(store, result)
     return Rebuilt(rebuild_id, result, tuple(specs), _keep_result(blobs, rebuild_id, result))
+
+
+@dataclass(frozen=True, slots=True)
+class _Runs:
+    plan: Mapping[str, Any]
+    runner: Runner
+    root: Path
+    store: MetadataStore
+    blobs: BlobStore
+    log: TextIO
+    clock: _Clock
+
+    def run_all(
+        self, data: dict[str, tuple[str, str]], images: Mapping[str, str]
+    ) -> tuple[dict[str, RebuiltRun | None], list[Rewritten]]:
+        """Each run of the plan, upstream first; a later run imports the rebuilt copies of
+        what an earlier one made. A run with a failed task ends the rebuild there."""
+        rebuilt: dict[str, RebuiltRun | None] = {}
+        specs: list[Rewritten] = []
+        for run in self.plan["runs"]:
+            rewritten = keep(self.blobs, rewrite_run(run, images, data))
+            specs.append(rewritten)
+            arguments = typed_arguments(rewritten.spec, run.get("parameters") or {})
+            self.clock.lap("rewrite")
+            done = self.runner.run(Job(rewritten, arguments, self.root, self.store, self.log))
+            self.clock.lap("execute")
+            rebuilt[run["id"]] = done
+            judged = compare({**self.plan, "runs": [run]}, {run["id"]: done}).outputs
+            data.update(produced(judged, done))
+            if done.failed:
+                break  # what later runs would import was not made
+        return rebuilt, specs
 
 
 def _keep_result(blobs: BlobStore, rebuild_id: str, result: RebuildResult) -> str:

@@ -194,3 +194,35 @@ def test_an_unknown_environment_is_one_line(
     assert out.returncode == 5
     assert out.stderr.strip().splitlines() == [out.stderr.strip()]
     assert "no environment named 'nowhere'" in out.stderr
+
+
+def test_a_chain_of_runs_is_rebuilt_upstream_first_each_importing_the_rebuilt_copy(
+    places: Places, steady: tuple[dict[str, Any], Path]
+) -> None:
+    first, _ = steady
+    handed_over = output(first, "prepare", "data")
+    second = places.run_in_a("steady", Path(handed_over["uri"]))
+    path = places.base / "chain.plan.json"
+    plan = places.plan(second, path)
+    assert len(plan["runs"]) == 2
+
+    out = places.rebuild(path)
+
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert result["verdict"] == "identical"
+    assert list(result["extra"]["runs"]) == [r["id"] for r in plan["runs"]]
+    rebuilt_first = result["extra"]["runs"][plan["runs"][0]["id"]]
+    made = next(
+        o
+        for o in result["outputs"]
+        if o["original"] == handed_over["id"] and o["task"] == "prepare"
+    )
+    assert made["rebuilt"] != handed_over["id"]
+    assert rebuilt_first != result["run"] and result["run"] in places.runs()
+    spec = json.loads(Path(result["extra"]["specs"][1]["location"]).read_bytes())
+    (importer,) = [
+        e["importer"] for e in spec["deploymentSpec"]["executors"].values() if "importer" in e
+    ]
+    uri = importer["artifactUri"]["constant"]
+    assert uri.startswith(str(places.base / "root-b")) and made["rebuilt"] == f"artifact:{uri}"
