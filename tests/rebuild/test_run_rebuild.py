@@ -21,6 +21,7 @@ from lineage.rebuild.record import result_of
 from lineage.snapshots.blobs import blob_key
 from lineage.store.connect import open_sqlite
 from tests.rebuild.rerun_world import RAW, Places, output, places, raw, steady
+from tests.services import free_port
 
 __all__ = ["places", "raw", "steady"]  # module fixtures, shared with the tests that import them
 
@@ -226,3 +227,27 @@ def test_a_chain_of_runs_is_rebuilt_upstream_first_each_importing_the_rebuilt_co
     ]
     uri = importer["artifactUri"]["constant"]
     assert uri.startswith(str(places.base / "root-b")) and made["rebuilt"] == f"artifact:{uri}"
+
+
+def test_an_unreachable_target_registry_is_named_and_nothing_runs(
+    places: Places, steady: tuple[dict[str, Any], Path]
+) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"  # nothing listens there
+    before = places.runs()
+    out = places.lineage(
+        "rebuild",
+        "run",
+        str(steady[1]),
+        "--env",
+        "e",
+        "--allow-gaps",
+        LINEAGE_ENVIRONMENTS__E__REGISTRY=nowhere,
+        LINEAGE_ENVIRONMENTS__E__STORE=str(places.base / "store-e"),
+        LINEAGE_ENVIRONMENTS__E__PIPELINE_ROOT=str(places.base / "root-e"),
+        LINEAGE_INSECURE_REGISTRIES=f"{places.a.address},{nowhere}",
+    )
+    assert out.returncode == 7
+    (line,) = out.stderr.strip().splitlines()
+    assert f"cannot reach the target registry {nowhere}" in line
+    assert places.runs() == before
+    assert not (places.base / "root-e").exists()
