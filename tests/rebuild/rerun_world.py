@@ -57,6 +57,7 @@ class Places:
             f"data_uri={raw}",
             "--pipeline-root",
             str(self.base / "root-a"),
+            "--snapshot-inputs",
             "--json",
         )
         assert out.returncode == 0, out.stderr[-3000:]

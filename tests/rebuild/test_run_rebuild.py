@@ -18,7 +18,8 @@ import httpx
 from lineage.model import canonical_json, sha256_hex
 from lineage.rebuild.document import load_plan, seal, write_plan
 from lineage.rebuild.record import result_of
-from lineage.snapshots.blobs import blob_key
+from lineage.snapshots import ops
+from lineage.snapshots.blobs import LocalBlobStore, blob_key
 from lineage.store.connect import open_sqlite
 from tests.rebuild.rerun_world import RAW, Places, output, places, raw, steady
 from tests.services import free_port
@@ -65,6 +66,10 @@ def test_a_deterministic_pipeline_is_rebuilt_identical_in_another_environment(
     # The input and the image are in B, by content.
     store_b = places.base / "store-b"
     assert _sha256(store_b / blob_key(_sha256(raw).removeprefix("sha256:"))) == _sha256(raw)
+    (item,) = plan["inputs"]
+    assert item["snapshots"]
+    for snapshot in item["snapshots"]:
+        assert ops.verify(LocalBlobStore(store_b), snapshot["root"]).ok
     repository, digest = places.image.split("/", 1)[1].split("@")
     manifest = httpx.get(
         f"{places.b.url}/v2/{repository}/manifests/{digest}",

@@ -98,8 +98,9 @@ def test_a_migration_killed_twice_completes_on_the_next_run_with_every_digest_ch
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
     assert result["verdict"] == "identical"
-    (data,) = result["extra"]["migration"]["data"]
+    data, snapshot = result["extra"]["migration"]["data"]
     assert (data["blobs_present"], data["blobs_copied"]) == (1, 0)  # checked, not copied
+    assert snapshot["manifests_copied"] + snapshot["manifests_present"] == 1
     (image,) = result["extra"]["migration"]["images"]
     assert image["manifests_copied"] == 1 and image["blobs_copied"] >= 1
     stored = [p for p in blobs.iterdir() if ".tmp-" not in p.name]
