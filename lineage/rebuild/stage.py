@@ -111,7 +111,8 @@ def _stage_inputs(
             ) from exc
         report.append({"artifact": artifact, **done.as_dict()})
         for snapshot in item.get("snapshots") or []:
-            source = open_blob_store(str(snapshot.get("store") or "") or None, home)
+            # The snapshot store the snapshot was taken into ($LINEAGE_HOME/snapshots if unnamed).
+            source = open_blob_store(snapshot.get("store") or None, home)
             moved = migrate_snapshots([str(snapshot["root"])], source, store, progress=progress)
             report.append({"snapshot": snapshot["id"], **moved.as_dict()})
         hexdigest = digest.removeprefix("sha256:")
