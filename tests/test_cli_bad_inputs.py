@@ -127,6 +127,11 @@ CASES: dict[str, list[Case]] = {
         Case(["rebuild", "check", "artifact:nope", "--backend", "mlmd"], "'artifact:nope'"),
         Case(["rebuild", "check", "artifact:nope", "--env", "nowhere"], "'nowhere'"),
     ],
+    "rebuild run": [
+        Case(["rebuild", "run", "{d}/nope.json", "--env", "b"], "{d}/nope.json"),
+        Case(["rebuild", "run", "{d}/binary.dat", "--env", "b"], "{d}/binary.dat"),
+        Case(["rebuild", "run", "{d}/truncated.yaml", "--env", "b"], "{d}/truncated.yaml"),
+    ],
     "api export-schema": [Case(["api", "export-schema", "--out", "{d}"], "{d}")],
 }
 

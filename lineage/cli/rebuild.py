@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,3 +177,64 @@ def _print_card(card: Mapping[str, Any]) -> None:
     if not card["environments"]:
         console.print("no environments configured (LINEAGE_ENVIRONMENTS__<NAME>__…)")
     console.print(f"last rebuild: {card['last_rebuild_summary']}", highlight=False, soft_wrap=True)
+
+
+@app.command("run")
+@handle_errors
+def run(
+    plan_file: Path = typer.Argument(
+        ..., metavar="PLAN", help="A plan file (`lineage rebuild plan -o`)."
+    ),
+    env: str = typer.Option(..., "--env", help="The target environment's name."),
+    allow_gaps: bool = typer.Option(
+        False, "--allow-gaps", help="Run a plan with hermeticity gaps; the rebuild carries them."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Migrate a plan's images and inputs into an environment, run it there, and compare
+    every output with the plan (exit 0 identical or within tolerance, 11 divergent,
+    12 missing or failed)."""
+    from lineage.rebuild.document import load_plan
+    from lineage.rebuild.execute import EXIT_CODES, rebuild
+
+    settings = load_settings()
+    document = load_plan(plan_file)
+    with open_store(settings) as store:
+        # With --json, stdout carries the JSON alone; kfp.local's logs go to stderr.
+        log = sys.stderr if as_json else sys.stdout
+        done = rebuild(document, env, settings, store, allow_gaps=allow_gaps, log=log)
+    result = done.result
+    if as_json:
+        print_json({"id": done.id, **result.as_dict(), "location": done.location})
+    else:
+        _print_result({"id": done.id, **result.as_dict()}, done.location)
+    code = EXIT_CODES[result.verdict]
+    if code:
+        raise typer.Exit(code)
+
+
+def _print_result(result: Mapping[str, Any], location: str) -> None:
+    console = Console()
+    table = Table("task", "output", "verdict", "planned digest", "rebuilt digest / why")
+    for out in result["outputs"]:
+        detail = out["actual_digest"] or ""
+        if out["verdict"] != "identical":
+            detail = out["detail"] or detail
+        table.add_row(out["task"], out["output"], out["verdict"], out["expected_digest"], detail)
+    console.print(table)
+    lines = [
+        f"rebuild of {result['model']} in {result['environment']} "
+        f"({result['runner']}): {result['verdict']}",
+        f"rebuild {result['id']}",
+        f"plan {result['plan_id']}  run {result['run'] or '-'}",
+    ]
+    if result["first_divergent_task"]:
+        lines.append(f"first divergent task: {result['first_divergent_task']}")
+    if result["downstream_affected"]:
+        lines.append(f"affected downstream: {', '.join(result['downstream_affected'])}")
+    lines.extend(f"caveat: {caveat}" for caveat in result["caveats"])
+    lines.extend(f"gap {gap}" for gap in result["gaps"])
+    lines.extend(f"spec {spec['digest']} ({spec['location']})" for spec in result["extra"]["specs"])
+    lines.append(f"result {location}")
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)

@@ -20,6 +20,7 @@ class NodeKind(StrEnum):
     IMAGE = "Image"
     SNAPSHOT = "Snapshot"
     RECURRING_RUN = "RecurringRun"  # a KFP recurring run: the schedule that starts runs
+    REBUILD = "Rebuild"  # a rebuild of a model version in another environment, and its verdict
 
 
 class EdgeKind(StrEnum):
@@ -38,6 +39,7 @@ class EdgeKind(StrEnum):
     SNAPSHOT_OF = "SNAPSHOT_OF"  # artifact -> snapshot of its content
     CACHED_FROM = "CACHED_FROM"  # original task -> the cached task that reused its outputs
     TRIGGERED_BY = "TRIGGERED_BY"  # run -> the recurring run that started it
+    REBUILT_FROM = "REBUILT_FROM"  # original artifact -> its rebuilt copy (as CACHED_FROM)
 
 
 class KfpType(StrEnum):
@@ -67,6 +69,7 @@ class LineageType(StrEnum):
     SNAPSHOT_EXECUTION = "lineage.SnapshotExecution"  # execution: the act of snapshotting
     STATE = "lineage.State"  # context: ingest watermarks; never a lineage node
     RECURRING_RUN = "lineage.RecurringRun"  # context: a KFP recurring run (its trigger)
+    REBUILD = "lineage.Rebuild"  # execution: a rebuild's verdict on the artifacts it compared
 
 
 CONTEXT_KINDS: Mapping[str, NodeKind] = {

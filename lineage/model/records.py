@@ -198,6 +198,13 @@ IMAGE_EVENT_KEY = "image"
 SNAPSHOT_SOURCE_KEY = "source"
 SNAPSHOT_OUTPUT_KEY = "snapshot"
 
+# A rebuild is a ``lineage.Rebuild`` execution that reads, for the i-th output it
+# judged, the original on path ("original", i) and the rebuilt artifact on path
+# ("rebuilt", i) (both INPUT: the rebuild made nothing, the rebuilt run did). The
+# projection pairs them into one REBUILT_FROM edge, original -> rebuilt.
+REBUILD_ORIGINAL_KEY = "original"
+REBUILD_REBUILT_KEY = "rebuilt"
+
 
 class ImageSource(StrEnum):
     PINNED = "pinned"  # the pipeline spec named the digest

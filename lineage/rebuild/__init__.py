@@ -13,4 +13,7 @@
 - ``migrate_images``, ``migrate_data`` (with ``migrate_local``, ``migrate_errors``,
   ``progress``): copying images between registries and inputs between stores, verified
   and resumable.
+- ``execute`` (with ``preflight``, ``stage``, ``rewrite``, ``runners``, ``compare``):
+  ``lineage rebuild run``: check a plan, migrate what it needs into an environment,
+  rewrite its spec to the copies there, run it, and compare every output with the plan.
 """

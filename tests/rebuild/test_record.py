@@ -1,0 +1,75 @@
+"""A rebuild's record in the store: one ``lineage.Rebuild`` execution, read back whole,
+written once however often it is recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from lineage.errors import BadInputError
+from lineage.model import EventType, ExecutionState, LineageType
+from lineage.rebuild.record import rebuild_id, record_rebuild, result_of
+from lineage.rebuild.verdict import Verdict
+from lineage.store.mlmd import MlmdStore
+from tests.rebuild.rebuilt import TwoRuns, two_runs
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> TwoRuns:
+    return two_runs(tmp_path_factory.mktemp("rebuild-record"))
+
+
+@pytest.fixture
+def store(runs: TwoRuns) -> Iterator[MlmdStore]:
+    store = runs.store()
+    yield store
+    store.close()
+
+
+def test_the_record_holds_the_result_and_reads_back_equal(runs: TwoRuns, store: MlmdStore) -> None:
+    result = runs.result()
+    assert result.verdict is Verdict.IDENTICAL  # the pipeline is deterministic
+    rid = record_rebuild(store, result)
+    assert rid == rebuild_id(result.plan_id, "b", result.run)
+    assert rid.startswith("rebuild:") and len(rid) == len("rebuild:") + 64
+    [execution] = store.get_executions([rid])
+    assert execution.type == LineageType.REBUILD
+    assert execution.state is ExecutionState.COMPLETE
+    props = execution.properties
+    assert props["plan_id"] == result.plan_id and props["environment"] == "b"
+    assert props["runner"] == "lineage.SubprocessRunner" and props["verdict"] == "identical"
+    assert props["hermetic"] is False  # a caveat: never hermetic
+    assert result_of(props) == result
+
+
+def test_each_output_is_read_as_original_and_rebuilt(runs: TwoRuns, store: MlmdStore) -> None:
+    result = runs.result()
+    rid = record_rebuild(store, result)
+    events = store.get_events(execution_ids=[rid])
+    assert {e.type for e in events} == {EventType.INPUT}
+    pairs = {(e.path, e.artifact) for e in events}
+    for index, output in enumerate(result.outputs):
+        assert (("original", index), output.original) in pairs
+        assert (("rebuilt", index), output.rebuilt) in pairs
+    assert len(events) == 2 * len(result.outputs)
+
+
+def test_recording_twice_changes_nothing(runs: TwoRuns, store: MlmdStore) -> None:
+    result = runs.result()
+    record_rebuild(store, result)
+    before = store.counts().as_dict()
+    assert record_rebuild(store, result) == rebuild_id(result.plan_id, "b", result.run)
+    assert store.counts().as_dict() == before
+
+
+def test_an_unknown_artifact_is_refused_and_nothing_is_written(
+    runs: TwoRuns, store: MlmdStore
+) -> None:
+    result = runs.result()
+    broken = (replace(result.outputs[0], rebuilt="artifact:/nowhere"),)
+    before = store.counts().as_dict()
+    with pytest.raises(BadInputError, match="artifact:/nowhere"):
+        record_rebuild(store, runs.result(environment="c", outputs=broken))
+    assert store.counts().as_dict() == before
