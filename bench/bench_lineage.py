@@ -41,6 +41,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.sync import sync  # noqa: E402
 from lineage.model import (  # noqa: E402
+    MAX_LIMIT,
     Direction,
     ImpactQuery,
     KfpType,
@@ -49,7 +50,6 @@ from lineage.model import (  # noqa: E402
 from lineage.query.readers.mlmd.reader import MlmdReader  # noqa: E402
 from lineage.query.readers.neo4j.reader import Neo4jReader  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
-from lineage.model import MAX_LIMIT  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
 from lineage.store.mlmd import MlmdStore  # noqa: E402
 from lineage.store.rows import rows_for  # noqa: E402

@@ -14,7 +14,13 @@ from lineage.errors import BadInputError, NotFoundError
 from lineage.model import Direction, LineageNode, NodeKind
 from lineage.query.jsonify import as_json
 from lineage.query.service import LineageService
-from lineage.query.types import DEFAULT_DEPTH, DEFAULT_LIMIT, DEFAULT_PAGE, ImpactQuery, LineageQuery
+from lineage.query.types import (
+    DEFAULT_DEPTH,
+    DEFAULT_LIMIT,
+    DEFAULT_PAGE,
+    ImpactQuery,
+    LineageQuery,
+)
 from lineage.wiring import Backend, open_service
 
 BACKEND = typer.Option(

@@ -105,13 +105,13 @@ from lineage.model.records import (
     IMAGE_EVENT_KEY as IMAGE_EVENT_KEY,
 )
 from lineage.model.records import (
-    SNAPSHOT_OUTPUT_KEY as SNAPSHOT_OUTPUT_KEY,
-)
-from lineage.model.records import (
     REBUILD_ORIGINAL_KEY as REBUILD_ORIGINAL_KEY,
 )
 from lineage.model.records import (
     REBUILD_REBUILT_KEY as REBUILD_REBUILT_KEY,
+)
+from lineage.model.records import (
+    SNAPSHOT_OUTPUT_KEY as SNAPSHOT_OUTPUT_KEY,
 )
 from lineage.model.records import (
     SNAPSHOT_SOURCE_KEY as SNAPSHOT_SOURCE_KEY,

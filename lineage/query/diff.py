@@ -16,7 +16,15 @@ from lineage.errors import BadInputError
 from lineage.model import DATA_FLOW, Direction, EdgeKind, LineageNode, NodeKind
 from lineage.query import asof, traverse
 from lineage.query.port import LineageReader
-from lineage.query.types import MAX_DEPTH, MAX_LIMIT, Change, DiffAnswer, DiffCategory, DiffEntry, LineageQuery
+from lineage.query.types import (
+    MAX_DEPTH,
+    MAX_LIMIT,
+    Change,
+    DiffAnswer,
+    DiffCategory,
+    DiffEntry,
+    LineageQuery,
+)
 
 Facts = dict[tuple[DiffCategory, str], set[str]]
 

@@ -15,7 +15,16 @@ from lineage.query import asof, paths, traverse
 from lineage.query import diff as diffing
 from lineage.query import impact as impacts
 from lineage.query.port import LineageReader
-from lineage.query.types import MAX_DEPTH, MAX_LIMIT, DiffAnswer, ImpactAnswer, ImpactQuery, LineageAnswer, LineageQuery, PathAnswer
+from lineage.query.types import (
+    MAX_DEPTH,
+    MAX_LIMIT,
+    DiffAnswer,
+    ImpactAnswer,
+    ImpactQuery,
+    LineageAnswer,
+    LineageQuery,
+    PathAnswer,
+)
 
 # The most nodes an impact or diff walk visits before it reports itself truncated.
 IMPACT_BUDGET = 2_000_000
