@@ -23,7 +23,7 @@ from lineage.query import gcpause
 from lineage.query.port import CappedExpand, CappedExpansion, Expansion, LineageReader, Reach
 from lineage.query.readers.neo4j.cypher import NODE_MAP, rel_types
 from lineage.query.types import LineageQuery
-from lineage.store import row_rules as projection
+from lineage.store import row_rules
 
 
 class Live(LineageReader, CappedExpand, Protocol):
@@ -109,7 +109,7 @@ class Prefetched:
         record = records[0]
         if int(record["n"]) < 0:
             row = record["start"]
-            hub = rows.parse_node(row) if compact else projection.from_row(row)
+            hub = rows.parse_node(row) if compact else row_rules.from_row(row)
             if hub is None:
                 return None
             self.node_rows.setdefault(hub.id, hub)
@@ -124,7 +124,7 @@ class Prefetched:
             nodes, edges = parsed_nodes, parsed_edges
         else:
             maps = (record["start"], *record["far"])
-            nodes = {row["id"]: projection.from_row(row) for row in maps}
+            nodes = {row["id"]: row_rules.from_row(row) for row in maps}
             edges = [
                 LineageEdge(source, target, EdgeKind(kind), key)
                 for source, target, kind, key in record["edges"]
