@@ -36,7 +36,7 @@ import gen  # noqa: E402
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.scan import scan  # noqa: E402
 from lineage.graph.sync import ensure_schema, sync, wipe  # noqa: E402
-from lineage.store import row_rules as projection  # noqa: E402
+from lineage.store import row_rules  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
 from lineage.store.rows import rows_for  # noqa: E402
 from tests.services import Neo4jService  # noqa: E402
@@ -62,7 +62,7 @@ def plain_rows(path: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, l
     edges: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for batch in scan(rows_for(store)):
         for node in batch.nodes:
-            nodes[node.kind.value].append(projection.to_row(node))
+            nodes[node.kind.value].append(row_rules.to_row(node))
         for edge in batch.edges:
             edges[edge.kind.value].append({"s": edge.source, "t": edge.target, "k": edge.key})
     store.close()

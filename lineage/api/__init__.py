@@ -7,7 +7,7 @@
 - ``types/``: the strawberry types, one module per family, and their resolvers.
 - ``guards/``: what a request must pass: auth, limits and cost, document shape, cursors,
   typed errors, the audit log.
-- ``http/``: the FastAPI app, the request path shared with ``lineage query``, GraphiQL
-  and its static build.
-- ``runtime``, ``local``, ``config``, ``transport``, ``demo``: start-up and the local faces.
+- ``http/``: the FastAPI app, its start-up and transport, the request path shared with
+  ``lineage query``, GraphiQL and its static build.
+- ``local``: ``lineage query``, one request run in-process; ``config``: the API's settings.
 """

@@ -26,16 +26,15 @@ from typing import Any, TypeVar
 
 import neo4j
 
-from lineage.graph import level_index as levels
-from lineage.graph import reach_index as hops
+from lineage.graph import level_index, reach_index
 from lineage.graph import rows as texts
 from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.scan import Batch
 from lineage.model import EdgeKind, NodeKind
-from lineage.store import row_rules as projection
+from lineage.store import row_rules
 
 R = TypeVar("R")
-FLOW_KINDS = frozenset(EdgeKind(k) for k in hops.FLOW.split("|"))
+FLOW_KINDS = frozenset(EdgeKind(k) for k in reach_index.FLOW.split("|"))
 IN_TRANSACTIONS = 10_000  # rows per transaction of the writes at the end
 
 
@@ -93,7 +92,7 @@ Item = tuple[str, str, dict[str, Any]]
 
 def _node_labels(kind: NodeKind, row: dict[str, Any]) -> str:
     # Labels cannot be parameters; they come from the NodeKind enum, never from input.
-    model = kind is NodeKind.ARTIFACT and row.get("type") == hops.MODEL_TYPE
+    model = kind is NodeKind.ARTIFACT and row.get("type") == reach_index.MODEL_TYPE
     return f"Node:{kind.value}" + (":Model" if model else "")
 
 
@@ -102,7 +101,7 @@ def items(batch: Batch) -> list[Item]:
     written (by this part, or by one before it)."""
     out: list[Item] = []
     for node in batch.nodes:
-        props = projection.to_row(node)
+        props = row_rules.to_row(node)
         props["row"] = texts.row_text(props)  # the node as readers fetch it (graph.rows)
         out.append(("n", _node_labels(node.kind, props), props))
     for edge in batch.edges:
@@ -176,13 +175,13 @@ class Facts:
             i = self._id(node.id)
             if node.kind is NodeKind.TASK:
                 self.tasks.add(i)
-                cached = projection.reference(node, projection.CACHED_FROM)
-                parent = projection.reference(node, projection.PARENT_TASK)
+                cached = row_rules.reference(node, row_rules.CACHED_FROM)
+                parent = row_rules.reference(node, row_rules.PARENT_TASK)
                 if cached is not None or parent is not None:
                     self.refs.append((i, cached, parent))
             elif node.kind is NodeKind.RUN:
                 self.runs.add(i)
-            elif node.kind is NodeKind.ARTIFACT and node.type == hops.MODEL_TYPE:
+            elif node.kind is NodeKind.ARTIFACT and node.type == reach_index.MODEL_TYPE:
                 self.models.add(i)
         for edge in batch.edges:
             self.edge(edge.kind, self._id(edge.source), self._id(edge.target))
@@ -209,7 +208,7 @@ class Facts:
         return found
 
     def shortcuts(self) -> dict[str, list[list[str]]]:
-        """The reach index's pairs (``hops``): seeds from the data-flow edges, climbed
+        """The reach index's pairs (``reach_index``): seeds from the data-flow edges, climbed
         against the flow past every node that is no model, until nothing is new."""
         models = self.models
         model_seeds = [(a, b) for a, b in self.flow if b in models]
@@ -219,8 +218,8 @@ class Facts:
                 task_runs[task].append(run)
         run_seeds = [(a, r) for a, b in self.flow for r in task_runs.get(b, ())]
         return {
-            hops.FEEDS_MODEL: self._names(self._climb(model_seeds)),
-            hops.FEEDS_RUN: self._names(self._climb(run_seeds)),
+            reach_index.FEEDS_MODEL: self._names(self._climb(model_seeds)),
+            reach_index.FEEDS_RUN: self._names(self._climb(run_seeds)),
         }
 
     def _climb(self, seeds: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
@@ -240,7 +239,7 @@ class Facts:
         return sorted([self.names[a], self.names[b]] for a, b in pairs)
 
     def dense(self, degree: Counter[int]) -> list[str]:
-        return sorted(self.names[i] for i, n in degree.items() if n >= levels.DENSE)
+        return sorted(self.names[i] for i, n in degree.items() if n >= level_index.DENSE)
 
 
 def finish(graph: Graph, facts: Facts) -> None:
@@ -264,6 +263,6 @@ def finish(graph: Graph, facts: Facts) -> None:
                 "writing the reach index",
                 _pair_name(rel),
             )
-    levels.mark_all(
+    level_index.mark_all(
         graph, facts.dense(facts.out_degree), facts.dense(facts.in_degree), repeat_bounded
     )

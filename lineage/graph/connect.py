@@ -75,7 +75,7 @@ class Graph:
         self._auth = auth
         self._driver: neo4j.Driver | None = None
         self.schema_ready = False  # set once this process created the constraints
-        self.reach_index = False  # set once the projection is known to carry it (graph.hops)
+        self.reach_index = False  # set once the projection is known to carry it (graph.reach_index)
 
     @classmethod
     def from_config(cls, config: Neo4jConfig) -> Graph:

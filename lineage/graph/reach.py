@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from lineage.graph import reach_index as hops
+from lineage.graph import reach_index
 from lineage.graph.connect import Graph
 
 
@@ -38,7 +38,8 @@ def indexed_walk(types: str) -> str:
 
 # Every id, one row each (streamed).
 INDEXED_REACH = (
-    indexed_walk(f"{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}") + "RETURN x.id AS id, x:Model AS model"
+    indexed_walk(f"{reach_index.FEEDS_MODEL}|{reach_index.FEEDS_RUN}")
+    + "RETURN x.id AS id, x:Model AS model"
 )
 
 
@@ -47,7 +48,7 @@ def walked_reach(graph: Graph, starts: Sequence[str], budget: int) -> Walked:
     ``budget`` nodes: the reader's answer without the index, and verify's reference."""
     records = graph.run(
         "MATCH (s:Node) WHERE s.id IN $starts "
-        f"MATCH (s)-[:{hops.FLOW}*1..]->(m:Node) "
+        f"MATCH (s)-[:{reach_index.FLOW}*1..]->(m:Node) "
         "WITH DISTINCT m WHERE NOT m.id IN $starts "
         "WITH m LIMIT $cap "
         "OPTIONAL MATCH (m)-[:PART_OF]->(r:Run) WHERE m:Task "
@@ -56,7 +57,7 @@ def walked_reach(graph: Graph, starts: Sequence[str], budget: int) -> Walked:
         "count(DISTINCT m) AS reached",
         "walking downstream for impact",
         starts=list(starts),
-        model=hops.MODEL_TYPE,
+        model=reach_index.MODEL_TYPE,
         cap=budget + 1,
     )
     row = dict(records[0]) if records else {}

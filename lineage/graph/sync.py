@@ -21,17 +21,15 @@ from typing import Any
 import neo4j
 
 from lineage.errors import ConfigError
-from lineage.graph import bulk
-from lineage.graph import level_index as levels
-from lineage.graph import reach_index as hops
+from lineage.graph import bulk, level_index, reach_index
 from lineage.graph import rows as texts
 from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.scan import PAGE, Batch, scan
 from lineage.model import EdgeKind, LineageEdge, LineageNode, NodeKind
-from lineage.store import row_rules as projection
+from lineage.store import row_rules
 from lineage.store.rows import MlmdRows
 
-STATE_KEY = hops.STATE_KEY
+STATE_KEY = reach_index.STATE_KEY
 _Page = tuple[Batch, list[bulk.Item]]
 # Re-read this much before the watermark: a write that committed after a sync
 # read past it may carry an earlier timestamp. Re-merging is idempotent.
@@ -49,7 +47,7 @@ SCHEMA = (
     "CREATE INDEX lineage_model_id IF NOT EXISTS FOR (n:Model) ON (n.id)",
     "CREATE CONSTRAINT lineage_sync_key IF NOT EXISTS FOR (s:SyncState) REQUIRE s.key IS UNIQUE",
     # Cut levels of hubs read their edges in far-id order (lineage.graph.level_index).
-    *levels.schema(),
+    *level_index.schema(),
 )
 
 
@@ -97,14 +95,14 @@ def read_state(graph: Graph) -> dict[str, Any] | None:
 def _node_rows(nodes: list[LineageNode]) -> dict[NodeKind, list[dict[str, Any]]]:
     grouped: dict[NodeKind, list[dict[str, Any]]] = defaultdict(list)
     for node in nodes:
-        props = projection.to_row(node)
+        props = row_rules.to_row(node)
         props["row"] = texts.row_text(props)  # the node as readers fetch it (lineage.graph.rows)
         grouped[node.kind].append(props)
     return grouped
 
 
 def _write_batch(
-    tx: neo4j.ManagedTransaction, batch: Batch, marked: levels.Marked
+    tx: neo4j.ManagedTransaction, batch: Batch, marked: level_index.Marked
 ) -> list[LineageEdge]:
     """One page (or part of one) in one transaction of an incremental sync: its nodes,
     then its edges, merged, so re-reading a row changes nothing; the reach and level
@@ -124,15 +122,17 @@ def _write_batch(
             rows=rows,
         ).consume()
     models = [
-        n.id for n in batch.nodes if n.type == hops.MODEL_TYPE and n.kind is NodeKind.ARTIFACT
+        n.id
+        for n in batch.nodes
+        if n.type == reach_index.MODEL_TYPE and n.kind is NodeKind.ARTIFACT
     ]
-    hops.mark_models(tx, models)
+    reach_index.mark_models(tx, models)
     written = list(batch.edges)
     tasks = [n.id for n in batch.nodes if n.kind is NodeKind.TASK]
     if tasks:
         written += _write_references(tx, tasks)
-    hops.update(tx, written)
-    levels.update(tx, written, marked)
+    reach_index.update(tx, written)
+    level_index.update(tx, written, marked)
     return written
 
 
@@ -147,7 +147,7 @@ def _halves(batch: Batch) -> tuple[Batch, Batch]:
     return replace(batch, edges=batch.edges[:half]), replace(batch, edges=batch.edges[half:])
 
 
-def _merge_split(graph: Graph, batch: Batch, marked: levels.Marked) -> list[LineageEdge]:
+def _merge_split(graph: Graph, batch: Batch, marked: level_index.Marked) -> list[LineageEdge]:
     """Merge a batch in one transaction, or in halves when Neo4j stops it for its time
     or memory (``bulk.write_split``, for an incremental batch); one record that does
     not fit alone is an error naming it."""
@@ -281,7 +281,7 @@ def _incremental(
     state: dict[str, Any],
 ) -> None:
     """Merge what changed since the watermark, keeping the indexes batch by batch."""
-    marked = levels.load(graph)
+    marked = level_index.load(graph)
     touched: set[str] = set()
     for batch in scan(rows, since, page):
         written = _merge_split(graph, batch, marked)
@@ -291,8 +291,8 @@ def _incremental(
         texts.backfill(graph)  # synced before rows were stored: stored in place, once
     # Hubs that crossed the threshold: among the nodes written, or among all nodes when
     # the projection predates the index.
-    everywhere = state.get(levels.STATE_FIELD) != levels.VERSION
-    levels.settle(graph, None if everywhere else touched, marked)
+    everywhere = state.get(level_index.STATE_FIELD) != level_index.VERSION
+    level_index.settle(graph, None if everywhere else touched, marked)
 
 
 def sync(
@@ -312,7 +312,7 @@ def sync(
             f"Neo4j at {graph.uri} holds the projection of {state.get('store')!r}, not of "
             f"{store_location!r}; run `lineage graph sync --full` to rebuild it"
         )
-    if state is not None and state.get("index") != hops.VERSION:
+    if state is not None and state.get("index") != reach_index.VERSION:
         full = True  # built before this reach index existed: rebuild it whole, once
     if full or state is None:
         wipe(graph)
@@ -331,9 +331,9 @@ def sync(
         lambda tx: tx.run(
             "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "
             "s.synced_at_ms = timestamp(), s.index = $index, "
-            f"s.{levels.STATE_FIELD} = $levels, s.{texts.STATE_FIELD} = $rows",
-            index=hops.VERSION,
-            levels=levels.VERSION,
+            f"s.{level_index.STATE_FIELD} = $levels, s.{texts.STATE_FIELD} = $rows",
+            index=reach_index.VERSION,
+            levels=level_index.VERSION,
             rows=texts.VERSION,
             key=STATE_KEY,
             w=report.watermark_ms,

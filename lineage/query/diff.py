@@ -23,6 +23,7 @@ from lineage.query.types import (
     DiffAnswer,
     DiffCategory,
     DiffEntry,
+    LineageAnswer,
     LineageQuery,
 )
 
@@ -47,6 +48,10 @@ def _follow(
     return out
 
 
+def _add(out: Facts, category: DiffCategory, key: str, value: object) -> None:
+    out[(category, key)].add(_value(value))
+
+
 def facts(reader: LineageReader, model: LineageNode, as_of_ms: int | None) -> tuple[Facts, bool]:
     query = LineageQuery(
         model.id,
@@ -60,39 +65,58 @@ def facts(reader: LineageReader, model: LineageNode, as_of_ms: int | None) -> tu
     answer = asof.lineage_at(traverse.walk(reader.around(model.id, query), model, query), as_of_ms)
     nodes = {n.id: n for n in answer.nodes}
     out: Facts = defaultdict(set)
+    _edge_facts(out, answer, nodes)
+    _task_facts(out, answer)
+    _snapshot_facts(out, reader, answer, nodes, as_of_ms)
+    _run_facts(out, reader, answer, nodes, model, as_of_ms)
+    return out, answer.truncated
 
-    def add(category: DiffCategory, key: str, value: object) -> None:
-        out[(category, key)].add(_value(value))
 
-    tasks = [n for n in answer.nodes if n.kind is NodeKind.TASK]
+def _edge_facts(out: Facts, answer: LineageAnswer, nodes: dict[str, LineageNode]) -> None:
+    """The data each task read, and the images the tasks ran (resolved by digest)."""
     for edge in answer.edges:
         source, target = nodes[edge.source], nodes[edge.target]
         if edge.kind is EdgeKind.INPUT and source.kind is not NodeKind.IMAGE:
-            add(
+            _add(
+                out,
                 DiffCategory.DATA,
                 f"{target.name}/{edge.key or source.name}",
                 source.properties.get("digest") or source.uri or source.id,
             )
         elif edge.kind is EdgeKind.USES_IMAGE:
             tag = source.properties.get("tag")
-            add(
+            _add(
+                out,
                 DiffCategory.IMAGE,
                 target.name,
                 f"{source.properties.get('digest') or source.id}" + (f" ({tag})" if tag else ""),
             )
+
+
+def _task_facts(out: Facts, answer: LineageAnswer) -> None:
+    """Each task's parameters, its image where none was resolved, and its source digest."""
     imaged = {e.target for e in answer.edges if e.kind is EdgeKind.USES_IMAGE}
-    for task in tasks:
+    for task in (n for n in answer.nodes if n.kind is NodeKind.TASK):
         params = task.properties.get("inputs")
         if isinstance(params, dict):
             for name, value in params.items():
-                add(DiffCategory.PARAMETER, f"{task.name}/{name}", value)
+                _add(out, DiffCategory.PARAMETER, f"{task.name}/{name}", value)
         image = task.properties.get("image")
         if task.id not in imaged and isinstance(image, str) and image:
-            add(DiffCategory.IMAGE, task.name, f"{image} (unresolved)")
+            _add(out, DiffCategory.IMAGE, task.name, f"{image} (unresolved)")
         digest = task.properties.get("source_digest")
         if isinstance(digest, str) and digest:
-            add(DiffCategory.SOURCE, task.name, digest)
-    # Snapshots hang downstream of the artifacts they copy: one step down from each input.
+            _add(out, DiffCategory.SOURCE, task.name, digest)
+
+
+def _snapshot_facts(
+    out: Facts,
+    reader: LineageReader,
+    answer: LineageAnswer,
+    nodes: dict[str, LineageNode],
+    as_of_ms: int | None,
+) -> None:
+    """Snapshots hang downstream of the artifacts they copy: one step down from each input."""
     inputs = {
         e.source: f"{nodes[e.target].name}/{e.key or nodes[e.source].name}"
         for e in answer.edges
@@ -100,7 +124,18 @@ def facts(reader: LineageReader, model: LineageNode, as_of_ms: int | None) -> tu
     }
     for art, snaps in _follow(reader, inputs, EdgeKind.SNAPSHOT_OF, as_of_ms).items():
         for snap in snaps:
-            add(DiffCategory.SNAPSHOT, inputs[art], snap.id)
+            _add(out, DiffCategory.SNAPSHOT, inputs[art], snap.id)
+
+
+def _run_facts(
+    out: Facts,
+    reader: LineageReader,
+    answer: LineageAnswer,
+    nodes: dict[str, LineageNode],
+    model: LineageNode,
+    as_of_ms: int | None,
+) -> None:
+    """The producing run, its state and its tasks' states, and its pipeline version."""
     producers = [
         e.source for e in answer.edges if e.target == model.id and e.kind is EdgeKind.OUTPUT
     ]
@@ -112,22 +147,21 @@ def facts(reader: LineageReader, model: LineageNode, as_of_ms: int | None) -> tu
         if r.kind is NodeKind.RUN
     }
     for run in run_nodes.values():
-        add(DiffCategory.RUN, "run", run.id)
+        _add(out, DiffCategory.RUN, "run", run.id)
         state = run.properties.get("state") or run.state
         if state:
-            add(DiffCategory.RUN, "state", state)
+            _add(out, DiffCategory.RUN, "state", state)
     for task_id in producers:
         if task_id in nodes and nodes[task_id].state:
-            add(DiffCategory.RUN, "task_state", nodes[task_id].state)
+            _add(out, DiffCategory.RUN, "task_state", nodes[task_id].state)
     versions = _follow(reader, run_nodes, EdgeKind.VERSION_OF, as_of_ms)
     for found in versions.values():
         for version in found:
-            add(DiffCategory.SPEC, "pipeline_version", version.id)
+            _add(out, DiffCategory.SPEC, "pipeline_version", version.id)
             sources = version.properties.get("source_digests")
             if isinstance(sources, dict):
                 for path, digest in sources.items():
-                    add(DiffCategory.SOURCE, str(path), digest)
-    return out, answer.truncated
+                    _add(out, DiffCategory.SOURCE, str(path), digest)
 
 
 def diff(

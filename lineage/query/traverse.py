@@ -57,14 +57,27 @@ def walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Line
         return _walk(reader, start, query)
 
 
+def _directions(query: LineageQuery) -> list[Direction]:
+    if query.direction is Direction.BOTH:
+        return [Direction.UPSTREAM, Direction.DOWNSTREAM]
+    return [query.direction]
+
+
+def _cutter(
+    reader: LineageReader, query: LineageQuery, directions: list[Direction]
+) -> CappedExpand | None:
+    """The reader, when it may cut a level itself: when every new node is returned (no
+    kinds filter: the cut is then "the first ``room`` new ids"), one direction at a time
+    (in BOTH, an edge can be met from either end, and the counts would differ)."""
+    if query.kinds is not None or len(directions) != 1:
+        return None
+    return reader if isinstance(reader, CappedExpand) else None
+
+
 def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> LineageAnswer:
     state = _Walk(kept={start.id: start}, start=start.id, seen={start.id})
     state.kinds[start.id] = start.kind
-    directions = (
-        [Direction.UPSTREAM, Direction.DOWNSTREAM]
-        if query.direction is Direction.BOTH
-        else [query.direction]
-    )
+    directions = _directions(query)
     frontiers: dict[Direction, list[str]] = {d: [start.id] for d in directions}
     level = 0
     depth_reached = 0
@@ -74,13 +87,7 @@ def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Lin
     def returned(node: LineageNode) -> bool:
         return query.kinds is None or node.kind in query.kinds
 
-    # The reader may cut a level itself when every new node is returned (no kinds
-    # filter: the cut is then "the first ``room`` new ids"), one direction at a time
-    # (in BOTH, an edge can be met from either end, and the counts would differ).
-    cutter = reader if isinstance(reader, CappedExpand) else None
-    if query.kinds is not None or len(directions) != 1:
-        cutter = None
-
+    cutter = _cutter(reader, query, directions)
     while any(frontiers.values()):
         if level >= query.depth:
             # One more step, only to learn whether the depth cut anything off.
@@ -90,19 +97,7 @@ def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Lin
                 cut = more
             break
         level += 1
-        found: dict[Direction, dict[str, LineageNode]] = {}
-        for direction in directions:
-            ids = frontiers[direction]
-            if not ids:
-                continue
-            far_nodes, ends, _pairs = _step(reader, cutter, state, ids, direction, query)
-            kept_ids, passed_ids = state.kept, state.passed
-            found[direction] = {
-                i: far_nodes[i]
-                for i in ends
-                if i not in kept_ids and i not in passed_ids and i in far_nodes
-            }
-            state.hopped[direction] = {i for i in found[direction] if ends[i]}
+        found = _next_level(reader, cutter, state, frontiers, directions, query)
         new_nodes: dict[str, LineageNode] = {}
         for nodes in found.values():
             new_nodes.update(nodes)
@@ -137,6 +132,37 @@ def _walk(reader: LineageReader, start: LineageNode, query: LineageQuery) -> Lin
             )
             for d in directions
         }
+    return _answer(start, state, truncated_by, depth_reached, cut)
+
+
+def _next_level(
+    reader: LineageReader,
+    cutter: CappedExpand | None,
+    state: _Walk,
+    frontiers: dict[Direction, list[str]],
+    directions: list[Direction],
+    query: LineageQuery,
+) -> dict[Direction, dict[str, LineageNode]]:
+    """The nodes one level further in each direction, not reached before, by far-end id."""
+    found: dict[Direction, dict[str, LineageNode]] = {}
+    for direction in directions:
+        ids = frontiers[direction]
+        if not ids:
+            continue
+        far_nodes, ends, _pairs = _step(reader, cutter, state, ids, direction, query)
+        kept_ids, passed_ids = state.kept, state.passed
+        found[direction] = {
+            i: far_nodes[i]
+            for i in ends
+            if i not in kept_ids and i not in passed_ids and i in far_nodes
+        }
+        state.hopped[direction] = {i for i in found[direction] if ends[i]}
+    return found
+
+
+def _answer(
+    start: LineageNode, state: _Walk, truncated_by: str | None, depth_reached: int, cut: list[str]
+) -> LineageAnswer:
     kept = tuple(state.kept[i] for i in sorted(state.kept))
     # Dict keys are unique edge keys, so sorting the pairs never compares two edges.
     edges = tuple(

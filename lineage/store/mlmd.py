@@ -6,7 +6,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from ml_metadata import errors as mlmd_errors
 from ml_metadata.metadata_store import metadata_store
@@ -21,8 +21,7 @@ from lineage.store.port import Page, Stamp, StoreCounts, WriteResult
 from lineage.store.row_scan import CLASSES, Cls, RowScan
 from lineage.store.rows import MlmdRows
 from lineage.store.types import TypeRegistry
-
-T = TypeVar("T")
+from lineage.store.write_plan import WritePlan, event_edges, touched
 
 
 class MlmdStore:
@@ -69,7 +68,7 @@ class MlmdStore:
         stored_ex = self._stored("execution", [e.id for e in record.executions])
         stored_art = self._stored("artifact", [a.id for a in record.artifacts])
         parent_rows = self._check_parents(record, stored_ctx)
-        plan = _Plan()
+        plan = WritePlan()
         now = self.clock()
         contexts, ctx_write = plan.nodes(
             [convert.context_to_proto(c, self.types.context(c.type)) for c in record.contexts],
@@ -93,13 +92,13 @@ class MlmdStore:
             now,
         )
         new_events = self._new_events(record, stored_ex, stored_art)
-        ex_write, art_write = _touched(
+        ex_write, art_write = touched(
             record, new_events, (contexts, ctx_write), ex_write, art_write
         )
         missing_parents = self.parents.missing(record, stored_ctx)
         if not (any(ctx_write) or any(ex_write) or any(art_write) or new_events or missing_parents):
             return WriteResult(unchanged=plan.unchanged)
-        edges = _edges(record, new_events, ex_write, art_write)
+        edges = event_edges(record, new_events, ex_write, art_write)
         try:
             # One call, one transaction: the run's nodes land together or not at all.
             # Every context is passed (written or not) so new nodes are attributed to it.
@@ -322,80 +321,3 @@ class MlmdStore:
         if existing is not None:
             proto.id = existing.id
         self.mlmd.put_contexts([proto])
-
-
-class _Plan:
-    """Which of a record's nodes must be written, and the tally of the write."""
-
-    def __init__(self) -> None:
-        self.created = self.updated = self.unchanged = 0
-
-    def nodes(
-        self, protos: list[T], stored: Mapping[str, Any], state: Any, now: int
-    ) -> tuple[list[T], list[bool]]:
-        """Carry each node's state history and set the row id on an existing node; say
-        which must be written."""
-        for proto in protos:
-            history.carry(proto, stored.get(proto.external_id), state, now)  # type: ignore[attr-defined]
-        return protos, [self._must_write(p, stored.get(p.external_id)) for p in protos]  # type: ignore[attr-defined]
-
-    def _must_write(self, desired: Any, stored: Any | None) -> bool:
-        if stored is None:
-            self.created += 1
-            return True
-        desired.id = stored.id
-        if convert.same_node(stored, desired):
-            self.unchanged += 1
-            return False
-        self.updated += 1
-        return True
-
-
-def _touched(
-    record: RunRecord,
-    new_events: list[Event],
-    contexts: tuple[list[Any], list[bool]],
-    ex_write: list[bool],
-    art_write: list[bool],
-) -> tuple[list[bool], list[bool]]:
-    """The write flags of executions and artifacts, given what new events and new
-    contexts touch."""
-    ex_index = {e.id: i for i, e in enumerate(record.executions)}
-    art_index = {a.id: i for i, a in enumerate(record.artifacts)}
-    for event in new_events:  # a node touched by a new event is part of the write
-        ex_write[ex_index[event.execution]] = True
-        art_write[art_index[event.artifact]] = True
-    # A new context must be attributed every node; an existing one only new nodes.
-    if any(not w for w in ex_write + art_write) and any(
-        w and p.id == 0 for p, w in zip(*contexts, strict=True)
-    ):
-        ex_write = [True] * len(ex_write)
-        art_write = [True] * len(art_write)
-    return ex_write, art_write
-
-
-def _edges(
-    record: RunRecord, new_events: list[Event], ex_write: list[bool], art_write: list[bool]
-) -> list[tuple[int, int, pb.Event]]:
-    """The new events, each by the positions of its ends among the nodes written."""
-    ex_pos = _positions(ex_write)
-    art_pos = _positions(art_write)
-    ex_index = {e.id: i for i, e in enumerate(record.executions)}
-    art_index = {a.id: i for i, a in enumerate(record.artifacts)}
-    return [
-        (
-            ex_pos[ex_index[e.execution]],
-            art_pos[art_index[e.artifact]],
-            convert.event_to_proto(e),
-        )
-        for e in new_events
-    ]
-
-
-def _positions(flags: list[bool]) -> dict[int, int]:
-    """Map a node's index in the record to its index among the nodes written."""
-    out: dict[int, int] = {}
-    for index, flag in enumerate(flags):
-        if flag:
-            out[index] = len(out)
-    return out

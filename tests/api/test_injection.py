@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from lineage.errors import BadInputError
 from lineage.model import KfpType
 from lineage.query.readers.mlmd.reader import MlmdReader
-from lineage.store import row_rules as projection
+from lineage.store import row_rules
 from lineage.store.mlmd import MlmdStore
 from lineage.store.rows import rows_for
 from tests.api.conftest import codes, gql
@@ -131,7 +131,7 @@ def test_impact_image_is_never_wider_than_an_exact_match(client: TestClient, tex
 @example(ATTACKS[4])
 def test_find_images_matches_exactly_or_finds_nothing(store: MlmdStore, text: str) -> None:
     for node in MlmdReader(store).find_images(text):
-        assert node.properties.get(projection.DIGEST) == text or node.id.startswith(text)
+        assert node.properties.get(row_rules.DIGEST) == text or node.id.startswith(text)
 
 
 @FAST

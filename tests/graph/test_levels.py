@@ -9,7 +9,7 @@ from typing import Any
 import neo4j
 import pytest
 
-from lineage.graph import level_index as levels
+from lineage.graph import level_index
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
@@ -41,7 +41,7 @@ LEVEL_INDEX = "expanding a lineage level (level index)"
 
 @pytest.fixture(autouse=True)
 def dense(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(levels, "DENSE", DENSE)
+    monkeypatch.setattr(level_index, "DENSE", DENSE)
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def marks(graph: Graph, node_id: str) -> dict[str, Any]:
 def unkeyed_out(graph: Graph, node_id: str) -> tuple[int, int]:
     """(edges out of the node, those whose keys are missing or wrong)."""
     records = graph.run(
-        f"MATCH (n:Node {{id: $id}})-[r:{levels.ALL}]->(m) RETURN count(r) AS all, "
+        f"MATCH (n:Node {{id: $id}})-[r:{level_index.ALL}]->(m) RETURN count(r) AS all, "
         "count(CASE WHEN r.ls IS NULL OR r.ls <> n.id OR r.lt <> m.id THEN 1 END) AS bad",
         "reading keys",
         id=node_id,
@@ -177,7 +177,7 @@ def test_parallel_edges_from_a_hub_mark_it_and_its_cut_sorts_the_level(
     tasks = sorted(e.target for e in whole.edges)
     extra = LineageEdge(HUB.id, tasks[0], EdgeKind.CACHED_FROM)
 
-    marked = levels.load(graph)
+    marked = level_index.load(graph)
 
     def write(tx: neo4j.ManagedTransaction) -> None:
         tx.run(
@@ -185,7 +185,7 @@ def test_parallel_edges_from_a_hub_mark_it_and_its_cut_sorts_the_level(
             s=extra.source,
             t=extra.target,
         ).consume()
-        levels.update(tx, [extra], marked)
+        level_index.update(tx, [extra], marked)
 
     graph.write(write, "writing a parallel edge")
     assert marks(graph, HUB.id)["out_par"] is True
@@ -207,17 +207,17 @@ def test_a_projection_synced_before_the_index_is_keyed_by_its_next_sync(
 ) -> None:
     for record in consumers(0, 6):
         store.put_run(record)
-    monkeypatch.setattr(levels, "DENSE", 1_000)
+    monkeypatch.setattr(level_index, "DENSE", 1_000)
     sync(graph, rows_for(store), store.location, full=True)
     graph.run("MATCH (s:SyncState) REMOVE s.levels", "forgetting the level index")
     assert marks(graph, HUB.id)["out"] is False
-    monkeypatch.setattr(levels, "DENSE", DENSE)
+    monkeypatch.setattr(level_index, "DENSE", DENSE)
     report = sync(graph, rows_for(store), store.location, lookback_ms=0)
     assert not report.full  # keyed in place, not rebuilt
     assert marks(graph, HUB.id)["out"] is True and marks(graph, IMAGE.id)["out"] is True
     assert unkeyed_out(graph, HUB.id) == (6, 0)
     state = graph.run("MATCH (s:SyncState) RETURN s.levels AS v", "reading the state")
-    assert state[0]["v"] == levels.VERSION
+    assert state[0]["v"] == level_index.VERSION
     query = LineageQuery(start=HUB.id, direction=Direction.DOWNSTREAM, depth=2, limit=3)
     answers_alike(store, graph, query)
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage.cli.main import app
-from lineage.graph import level_index as levels
+from lineage.graph import level_index
 from lineage.graph.connect import Graph, TooBigError
 from lineage.graph.sync import ensure_schema, sync, wipe
 from lineage.graph.verify import verify
@@ -51,7 +51,7 @@ def tight_graph(tight: Neo4jService) -> Iterator[Graph]:
 @pytest.fixture(autouse=True)
 def dense(monkeypatch: pytest.MonkeyPatch) -> None:
     # The hub and the image are keyed: their edges are set in bounded transactions too.
-    monkeypatch.setattr(levels, "DENSE", 50)
+    monkeypatch.setattr(level_index, "DENSE", 50)
 
 
 def runs(count: int) -> list[RunRecord]:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineage.errors import LineageError
-from lineage.graph import level_index as levels
+from lineage.graph import level_index
 from lineage.graph.connect import Graph
 from lineage.graph.sync import sync
 from lineage.graph.verify import verify
@@ -50,7 +50,7 @@ OUTPUT_TYPES = [KfpType.DATASET, KfpType.MODEL, KfpType.METRICS]
 def keyed_hubs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Key nodes from three edges, so random stores have hubs whose cut levels read the
     level index (lineage.graph.level_index) as well as levels the sorting query cuts."""
-    monkeypatch.setattr(levels, "DENSE", 3)
+    monkeypatch.setattr(level_index, "DENSE", 3)
 
 
 @pytest.fixture(scope="module")

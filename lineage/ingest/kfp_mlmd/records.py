@@ -271,25 +271,7 @@ class RecordBuilder:
                     f"artifact row "
                     f"{event.artifact_id}, which the source does not hold"
                 )
-        # Events seen from the artifacts' side reach executions of other units (a later
-        # run reading this run's model) or nowhere at all, which is damage to report.
-        self._known_executions.update(in_unit)
-        foreign = {
-            e.execution_id: e
-            for e in self._events_of_artifacts(sorted(arts))
-            if e.execution_id not in self._known_executions
-        }
-        if foreign:
-            found = {ex.id for ex in self.reader.executions_by_id(sorted(foreign))}
-            self._known_executions.update(found)
-            for row, event in sorted(foreign.items()):
-                if row not in found:
-                    raise BadInputError(
-                        f"{label}: event {_event_text(event)} on artifact "
-                        f"{arts[event.artifact_id].uri or event.artifact_id} (source row "
-                        f"{event.artifact_id}) points at execution row {row}, which the "
-                        "source does not hold"
-                    )
+        self._check_foreign_events(label, in_unit, arts)
         art_ids = self._artifact_ids(list(arts.values()))
         return RunRecord(
             contexts=tuple(contexts),
@@ -308,6 +290,29 @@ class RecordBuilder:
                 for e in events
             ),
         )
+
+    def _check_foreign_events(
+        self, label: str, in_unit: Mapping[int, pb.Execution], arts: Mapping[int, pb.Artifact]
+    ) -> None:
+        """Events seen from the artifacts' side reach executions of other units (a later
+        run reading this run's model) or nowhere at all, which is damage to report."""
+        self._known_executions.update(in_unit)
+        foreign = {
+            e.execution_id: e
+            for e in self._events_of_artifacts(sorted(arts))
+            if e.execution_id not in self._known_executions
+        }
+        if foreign:
+            found = {ex.id for ex in self.reader.executions_by_id(sorted(foreign))}
+            self._known_executions.update(found)
+            for row, event in sorted(foreign.items()):
+                if row not in found:
+                    raise BadInputError(
+                        f"{label}: event {_event_text(event)} on artifact "
+                        f"{arts[event.artifact_id].uri or event.artifact_id} (source row "
+                        f"{event.artifact_id}) points at execution row {row}, which the "
+                        "source does not hold"
+                    )
 
     def _events_of_artifacts(self, rows: Sequence[int]) -> list[pb.Event]:
         missing = [r for r in rows if r not in self._artifact_events]

@@ -17,8 +17,7 @@ import heapq
 from collections.abc import Sequence
 from typing import Literal
 
-from lineage.graph import level_index as levels
-from lineage.graph import rows
+from lineage.graph import level_index, rows
 from lineage.graph.connect import Graph
 from lineage.model import Direction, EdgeKind, LineageEdge, LineageNode
 from lineage.query.port import CappedExpansion, Expansion
@@ -90,7 +89,7 @@ def _keyed(
 ) -> CappedExpansion | Literal[False] | None:
     """The level of one node read from the level index; False when the node is not keyed
     (or has parallel edges) and the level must be sorted."""
-    text = levels.cut_query(
+    text = level_index.cut_query(
         direction,
         sorted(edge_kinds),
         rows.node_text("m"),

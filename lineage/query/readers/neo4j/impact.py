@@ -20,14 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from lineage.graph import reach_index as hops
-from lineage.graph import rows
+from lineage.graph import reach_index, rows
 from lineage.graph.connect import Graph
 from lineage.graph.reach import indexed_walk
 from lineage.model import LineageNode
 from lineage.query.paging import ReachPage
 
-MODEL_TYPE, FLOW = hops.MODEL_TYPE, hops.FLOW
+MODEL_TYPE, FLOW = reach_index.MODEL_TYPE, reach_index.FLOW
 SCAN_FACTOR, SCAN_EXTRA = 2, 100  # candidates checked before giving up: 2 * (first + 1) + 100
 
 # Starts are excluded by node identity: reading the id of every reached node costs more.
@@ -56,14 +55,14 @@ COUNTED = (
 
 
 # The reach index walked from the starts (see ``lineage.graph.reach``).
-_INDEXED_WALK = indexed_walk(f"{hops.FEEDS_MODEL}|{hops.FEEDS_RUN}")
+_INDEXED_WALK = indexed_walk(f"{reach_index.FEEDS_MODEL}|{reach_index.FEEDS_RUN}")
 # Counted as the walk streams: collecting 200,000 ids would pass the transaction memory cap.
 INDEXED_COUNT = (
     _INDEXED_WALK + "RETURN count(CASE WHEN x:Model THEN 1 END) AS total_models, "
     "count(CASE WHEN x:Run THEN 1 END) AS total_runs"
 )
 # The models alone: the walk keeps to FEEDS_MODEL (runs are as many again from a hub).
-INDEXED_MODEL_COUNT = indexed_walk(hops.FEEDS_MODEL) + (
+INDEXED_MODEL_COUNT = indexed_walk(reach_index.FEEDS_MODEL) + (
     "RETURN count(x) AS total_models, null AS total_runs"
 )
 # A page of one list, when the id-order scan of ``uncounted_page`` gives up (few hits).
@@ -114,11 +113,12 @@ UNCOUNTED = (
 # The same scan with the existence tests over the reach index: a model's first-model
 # ancestors include the hub itself, so the test ends one hop up, not a chain's length.
 _MODEL_HIT_INDEXED = (
-    f"EXISTS {{ MATCH (c)<-[:{hops.FEEDS_MODEL}*1..]-(s:Node) "
+    f"EXISTS {{ MATCH (c)<-[:{reach_index.FEEDS_MODEL}*1..]-(s:Node) "
     "WHERE any(x IN $starts WHERE x = s.id) } AND NOT c.id IN $starts"
 )
 _RUN_HIT_INDEXED = (
-    f"EXISTS {{ MATCH (c)<-[:{hops.FEEDS_RUN}]-(:Node)<-[:{hops.FEEDS_MODEL}*0..]-(s:Node) "
+    f"EXISTS {{ MATCH (c)<-[:{reach_index.FEEDS_RUN}]-(:Node)"
+    f"<-[:{reach_index.FEEDS_MODEL}*0..]-(s:Node) "
     "WHERE any(x IN $starts WHERE x = s.id) }"
 )
 UNCOUNTED_INDEXED = (

@@ -13,8 +13,8 @@ the copy, the walk falls back to the live reader.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from lineage.graph import rows
 from lineage.graph.connect import Graph
@@ -23,7 +23,7 @@ from lineage.query import gcpause
 from lineage.query.port import CappedExpand, CappedExpansion, Expansion, LineageReader, Reach
 from lineage.query.readers.neo4j.cypher import NODE_MAP, rel_types
 from lineage.query.types import LineageQuery
-from lineage.store import row_rules as projection
+from lineage.store import row_rules
 
 
 class Live(LineageReader, CappedExpand, Protocol):
@@ -71,34 +71,8 @@ class Prefetched:
     def _fetch(
         self, start: str, direction: Direction, depth: int, cap: int, compact: bool
     ) -> bool | None:
-        types = rel_types(self.kinds)
-        if direction is Direction.UPSTREAM:
-            reach, step, ends = f"<-[:{types}*0..{depth}]-", f"<-[r:{types}]-", ("x", "m")
-            degree = f"COUNT {{ (s)<-[:{types}]-() }}"
-        else:
-            reach, step, ends = f"-[:{types}*0..{depth}]->", f"-[r:{types}]->", ("m", "x")
-            degree = f"COUNT {{ (s)-[:{types}]->() }}"
-        if compact:
-            start_expr, far_expr = rows.node_text("s"), rows.node_text("y")
-            edge_expr = rows.edge_text(ends[0], ends[1], "r")
-        else:
-            start_expr, far_expr = f"s {NODE_MAP}", f"y {NODE_MAP}"
-            edge_expr = f"[{ends[0]}.id, {ends[1]}.id, type(r), r.key]"
         records = self.live.graph.run(
-            # A start with more edges than the cap (a hub) is known at once from its
-            # degree, which Neo4j keeps: no need to collect cap + 1 nodes to learn it.
-            # Its row comes back alone (n = -1), so the walk's start lookup is answered.
-            f"MATCH (s:Node {{id: $start}}) WHERE {degree} > $cap "
-            f"RETURN -1 AS n, {start_expr} AS start, [] AS covered, [] AS edges, [] AS far "
-            "UNION ALL "
-            f"MATCH (s:Node {{id: $start}}) WHERE {degree} <= $cap "
-            f"CALL (s) {{ MATCH (s){reach}(m:Node) RETURN DISTINCT m LIMIT $over }} "
-            "WITH s, collect(m) AS ms WITH s, ms, size(ms) AS n WHERE n <= $cap UNWIND ms AS m "
-            f"OPTIONAL MATCH (m){step}(x:Node) "
-            f"WITH n, s, collect(DISTINCT m.id) AS covered, collect({edge_expr}) AS edges, "
-            "collect(DISTINCT x) AS xs "
-            f"RETURN n, {start_expr} AS start, covered, edges, "
-            f"[y IN xs | {far_expr}] AS far",
+            _neighbourhood_query(self.kinds, direction, depth, compact),
             "fetching a lineage neighbourhood",
             start=start,
             over=cap + 1,
@@ -109,27 +83,17 @@ class Prefetched:
         record = records[0]
         if int(record["n"]) < 0:
             row = record["start"]
-            hub = rows.parse_node(row) if compact else projection.from_row(row)
+            hub = rows.parse_node(row) if compact else row_rules.from_row(row)
             if hub is None:
                 return None
             self.node_rows.setdefault(hub.id, hub)
             return False
         if int(record["n"]) > cap:
             return False
-        if compact:
-            parsed_nodes = rows.parse_nodes((record["start"], *record["far"]))
-            parsed_edges = rows.parse_edges(record["edges"])
-            if parsed_nodes is None or parsed_edges is None:
-                return None
-            nodes, edges = parsed_nodes, parsed_edges
-        else:
-            maps = (record["start"], *record["far"])
-            nodes = {row["id"]: projection.from_row(row) for row in maps}
-            edges = [
-                LineageEdge(source, target, EdgeKind(kind), key)
-                for source, target, kind, key in record["edges"]
-                if kind is not None
-            ]
+        parsed = _parse(record, compact)
+        if parsed is None:
+            return None
+        nodes, edges = parsed
         for node_id, node in nodes.items():
             self.node_rows.setdefault(node_id, node)
         index = self.edges[direction]
@@ -204,6 +168,62 @@ class Prefetched:
 
     def around(self, start: str, query: LineageQuery) -> Prefetched:
         return self
+
+
+def _neighbourhood_query(
+    kinds: frozenset[EdgeKind], direction: Direction, depth: int, compact: bool
+) -> str:
+    """The one query of ``Prefetched.fetch``: the start, then the neighbourhood, or the
+    start's row alone (n = -1) when its degree is over the cap."""
+    types = rel_types(kinds)
+    if direction is Direction.UPSTREAM:
+        reach, step, ends = f"<-[:{types}*0..{depth}]-", f"<-[r:{types}]-", ("x", "m")
+        degree = f"COUNT {{ (s)<-[:{types}]-() }}"
+    else:
+        reach, step, ends = f"-[:{types}*0..{depth}]->", f"-[r:{types}]->", ("m", "x")
+        degree = f"COUNT {{ (s)-[:{types}]->() }}"
+    if compact:
+        start_expr, far_expr = rows.node_text("s"), rows.node_text("y")
+        edge_expr = rows.edge_text(ends[0], ends[1], "r")
+    else:
+        start_expr, far_expr = f"s {NODE_MAP}", f"y {NODE_MAP}"
+        edge_expr = f"[{ends[0]}.id, {ends[1]}.id, type(r), r.key]"
+    return (
+        # A start with more edges than the cap (a hub) is known at once from its
+        # degree, which Neo4j keeps: no need to collect cap + 1 nodes to learn it.
+        # Its row comes back alone (n = -1), so the walk's start lookup is answered.
+        f"MATCH (s:Node {{id: $start}}) WHERE {degree} > $cap "
+        f"RETURN -1 AS n, {start_expr} AS start, [] AS covered, [] AS edges, [] AS far "
+        "UNION ALL "
+        f"MATCH (s:Node {{id: $start}}) WHERE {degree} <= $cap "
+        f"CALL (s) {{ MATCH (s){reach}(m:Node) RETURN DISTINCT m LIMIT $over }} "
+        "WITH s, collect(m) AS ms WITH s, ms, size(ms) AS n WHERE n <= $cap UNWIND ms AS m "
+        f"OPTIONAL MATCH (m){step}(x:Node) "
+        f"WITH n, s, collect(DISTINCT m.id) AS covered, collect({edge_expr}) AS edges, "
+        "collect(DISTINCT x) AS xs "
+        f"RETURN n, {start_expr} AS start, covered, edges, "
+        f"[y IN xs | {far_expr}] AS far"
+    )
+
+
+def _parse(
+    record: Mapping[str, Any], compact: bool
+) -> tuple[dict[str, LineageNode], list[LineageEdge]] | None:
+    """The nodes and edges of a fetched neighbourhood; None when a compact row does not parse."""
+    if compact:
+        parsed_nodes = rows.parse_nodes((record["start"], *record["far"]))
+        parsed_edges = rows.parse_edges(record["edges"])
+        if parsed_nodes is None or parsed_edges is None:
+            return None
+        return parsed_nodes, parsed_edges
+    maps = (record["start"], *record["far"])
+    nodes = {row["id"]: row_rules.from_row(row) for row in maps}
+    edges = [
+        LineageEdge(source, target, EdgeKind(kind), key)
+        for source, target, kind, key in record["edges"]
+        if kind is not None
+    ]
+    return nodes, edges
 
 
 def prefetch(live: Live, start: str, query: LineageQuery, cap: int) -> Prefetched:

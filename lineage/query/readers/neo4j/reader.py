@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lineage.graph import reach_index as hops
-from lineage.graph import rows
+from lineage.graph import reach_index, rows
 from lineage.graph.connect import Graph
 from lineage.graph.reach import indexed_reach, walked_reach
 from lineage.model import Direction, EdgeKind, LineageEdge, LineageNode
@@ -26,7 +25,7 @@ from lineage.query.readers.neo4j import impact as native
 from lineage.query.readers.neo4j.cypher import NODE_MAP, rel_types
 from lineage.query.readers.neo4j.prefetch import prefetch
 from lineage.query.types import LineageQuery
-from lineage.store import row_rules as projection
+from lineage.store import row_rules
 
 PREFETCH_MIN, PREFETCH_MAX = 5_000, 50_000  # nodes fetched ahead of a walk
 
@@ -71,7 +70,7 @@ class Neo4jReader:
             "reading nodes",
             ids=list(dict.fromkeys(ids)),
         )
-        return {r["n"]["id"]: projection.from_row(r["n"]) for r in records}
+        return {r["n"]["id"]: row_rules.from_row(r["n"]) for r in records}
 
     def expand(
         self,
@@ -152,7 +151,7 @@ class Neo4jReader:
             out.edges.append(LineageEdge(r["s"], r["t"], EdgeKind(r["kind"]), r["key"]))
             far = r["m"]
             if far["id"] not in out.nodes:
-                out.nodes[far["id"]] = projection.from_row(far)
+                out.nodes[far["id"]] = row_rules.from_row(far)
 
     def expand_capped(
         self,
@@ -175,7 +174,7 @@ class Neo4jReader:
             "finding images",
             d=digest,
         )
-        found = {r["n"]["id"]: projection.from_row(r["n"]) for r in records}
+        found = {r["n"]["id"]: row_rules.from_row(r["n"]) for r in records}
         return [
             found[k] for k in sorted(found) if as_of_ms is None or found[k].created_ms <= as_of_ms
         ]
@@ -185,7 +184,7 @@ class Neo4jReader:
             # A time bound on every node of every path defeats the planner's pruning;
             # the level-by-level walk honours it exactly.
             return self._walked_reach(starts, as_of_ms, budget)
-        if hops.ready(self.graph):
+        if reach_index.ready(self.graph):
             indexed = indexed_reach(self.graph, starts)
             if indexed is not None:
                 return Reach(tuple(indexed[0]), tuple(indexed[1]))
@@ -204,14 +203,14 @@ class Neo4jReader:
     ) -> ReachPage | None:
         """An impact page from Neo4j itself (see ``lineage.query.readers.neo4j.impact``)."""
         if count:
-            if hops.ready(self.graph):
+            if reach_index.ready(self.graph):
                 page = native.indexed_page(
                     self.graph, starts, after_model, after_run, first, count_runs
                 )
                 if page is not None:
                     return page
             return native.counted_page(self.graph, starts, after_model, after_run, first, budget)
-        indexed = hops.ready(self.graph)
+        indexed = reach_index.ready(self.graph)
         return native.uncounted_page(self.graph, starts, after_model, after_run, first, indexed)
 
     def _walked_reach(self, starts: Sequence[str], as_of_ms: int, budget: int) -> Reach:
