@@ -37,8 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lineage.errors import ConfigError, StoreError, UnavailableError
-from lineage.graph import level_index as levels
-from lineage.graph import reach_index as hops
+from lineage.graph import level_index, reach_index
 from lineage.graph import rows as texts
 from lineage.graph.bulk import Facts
 from lineage.graph.connect import Graph
@@ -93,8 +92,8 @@ def export(rows: MlmdRows, folder: Path, store_location: str, token: str, page: 
     for kind, a, b in facts.reference_edges():
         facts.edge(kind, a, b)  # data flow (CACHED_FROM) and degrees, before the closure
         edges.append((kind.value, a, b, None))
-    dense_out = {i for i, n in facts.out_degree.items() if n >= levels.DENSE}
-    dense_in = {i for i, n in facts.in_degree.items() if n >= levels.DENSE}
+    dense_out = {i for i, n in facts.out_degree.items() if n >= level_index.DENSE}
+    dense_in = {i for i, n in facts.in_degree.items() if n >= level_index.DENSE}
     pairs: Counter[tuple[int, int]] = Counter()
     for rel_type, a, b, key in edges:
         if a not in present or b not in present:
@@ -127,10 +126,10 @@ def _state(store_location: str, watermark: int, token: str) -> dict[str, object]
     # No levels field yet: the dense nodes are marked after the swap (step 4), and a
     # projection without it gets its level index settled by the next sync.
     return {
-        "key": hops.STATE_KEY,
+        "key": reach_index.STATE_KEY,
         "watermark_ms": watermark,
         "store": store_location,
-        "index": hops.VERSION,
+        "index": reach_index.VERSION,
         texts.STATE_FIELD: texts.VERSION,
         "import_token": token,
     }
@@ -186,7 +185,7 @@ def wait_swapped(graph: Graph, home: Path, token: str, timeout_s: float) -> None
             records = graph.run(
                 "MATCH (s:SyncState {key: $key}) RETURN s.import_token AS token",
                 "waiting for the imported projection",
-                key=hops.STATE_KEY,
+                key=reach_index.STATE_KEY,
             )
             if records and records[0]["token"] == token:
                 return
@@ -225,11 +224,11 @@ def finish(graph: Graph, exported: Exported) -> None:
                 ids=ids,
             )
     graph.run_long(
-        f"MATCH (s:SyncState {{key: $key}}) SET s.{levels.STATE_FIELD} = $levels, "
+        f"MATCH (s:SyncState {{key: $key}}) SET s.{level_index.STATE_FIELD} = $levels, "
         "s.synced_at_ms = timestamp() REMOVE s.import_token",
         "saving the watermark",
-        key=hops.STATE_KEY,
-        levels=levels.VERSION,
+        key=reach_index.STATE_KEY,
+        levels=level_index.VERSION,
     )
 
 

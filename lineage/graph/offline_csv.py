@@ -4,7 +4,7 @@ One file per label set of nodes and one per relationship type, each with its hea
 line. Every string is quoted (``"`` doubled inside), so an empty string stays an empty
 string; a missing value is an empty unquoted field, which the importer leaves unset, as
 a ``SET n = r`` of a null does. Nodes carry the same properties as an online sync writes
-(``projection.to_row`` and the stored ``row``).
+(``row_rules.to_row`` and the stored ``row``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from lineage.graph import reach_index as hops
+from lineage.graph import reach_index
 from lineage.graph import rows as texts
 from lineage.model import LineageNode, NodeKind
-from lineage.store import row_rules as projection
+from lineage.store import row_rules
 
 _NODE_LONG = frozenset({"created_ms"})
 _STATE_LONG = frozenset({"watermark_ms", "index", texts.STATE_FIELD})
@@ -37,7 +37,7 @@ def _cell(value: Any) -> str:
 
 def _labels(node: LineageNode) -> str:
     # The label set of an online sync (lineage.graph.bulk): models are :Model as well.
-    model = node.kind is NodeKind.ARTIFACT and node.type == hops.MODEL_TYPE
+    model = node.kind is NodeKind.ARTIFACT and node.type == reach_index.MODEL_TYPE
     return f"Node:{node.kind.value}" + (":Model" if model else "")
 
 
@@ -67,7 +67,7 @@ class CsvFiles:
         return ",".join(column(k) for k in keys) + "\n"
 
     def node(self, node: LineageNode) -> None:
-        props = projection.to_row(node)
+        props = row_rules.to_row(node)
         props["row"] = texts.row_text(props)  # the node as readers fetch it (graph.rows)
         labels = _labels(node)
         opened = self._nodes.get(labels)

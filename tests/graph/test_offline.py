@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from lineage import model
 from lineage.cli.main import app
-from lineage.graph import level_index as levels
+from lineage.graph import level_index
 from lineage.graph.connect import Graph
 from lineage.graph.sync import read_state, sync
 from lineage.graph.verify import verify
@@ -43,7 +43,7 @@ def graph(server: Neo4jService) -> Iterator[Graph]:
 @pytest.fixture(autouse=True)
 def dense(monkeypatch: pytest.MonkeyPatch) -> None:
     # The hub and the image are dense: the level index keys their edges.
-    monkeypatch.setattr(levels, "DENSE", 20)
+    monkeypatch.setattr(level_index, "DENSE", 20)
 
 
 def runs(count: int) -> list[RunRecord]:
@@ -120,7 +120,7 @@ def test_the_offline_full_sync_swaps_in_the_projection_an_online_one_writes(
     assert dump(graph) == expected
     state = read_state(graph)
     assert state is not None and "import_token" not in state
-    assert state["levels"] == levels.VERSION
+    assert state["levels"] == level_index.VERSION
     assert state["watermark_ms"] == online.watermark_ms
     assert verify(graph, rows_for(store)).ok
     indexes = graph.run("SHOW INDEXES YIELD name, state WHERE name STARTS WITH 'lineage_'", "")
