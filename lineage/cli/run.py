@@ -10,7 +10,15 @@ from rich.console import Console
 from rich.table import Table
 
 from lineage.cli.common import handle_errors, load_settings, open_store, print_json
-from lineage.errors import BadInputError
+from lineage.cli.sandbox_options import (
+    CACHE,
+    EPOCH,
+    INSECURE,
+    REGISTRY,
+    RUNNER,
+    TIMEOUT,
+    open_sandbox,
+)
 from lineage.ingest.report import IngestReport
 
 
@@ -27,27 +35,12 @@ def run(
         "--snapshot-inputs",
         help="Snapshot each input artifact before its task runs (content-addressed, restorable).",
     ),
-    runner: str = typer.Option(
-        "subprocess",
-        "--runner",
-        help="subprocess (kfp.local's SubprocessRunner, in this Python) or sandbox "
-        "(each task in its pinned image, offline, with bubblewrap).",
-    ),
-    registry: str | None = typer.Option(
-        None, "--registry", help="sandbox: pull every image from this registry (host:port)."
-    ),
-    insecure: list[str] = typer.Option(
-        [], "--insecure", help="sandbox: a host:port to reach over plain HTTP (repeatable)."
-    ),
-    task_timeout: float = typer.Option(
-        3600.0, "--task-timeout", help="sandbox: seconds a task may run before it is killed."
-    ),
-    source_date_epoch: int = typer.Option(
-        0, "--source-date-epoch", envvar="SOURCE_DATE_EPOCH", help="sandbox: SOURCE_DATE_EPOCH."
-    ),
-    image_cache: Path | None = typer.Option(
-        None, "--image-cache", help="sandbox: the image cache (default: $LINEAGE_HOME/sandbox)."
-    ),
+    runner: str = RUNNER,
+    registry: str | None = REGISTRY,
+    insecure: list[str] = INSECURE,
+    task_timeout: float = TIMEOUT,
+    source_date_epoch: int = EPOCH,
+    image_cache: Path | None = CACHE,
 ) -> None:
     """Compile and run a pipeline with kfp.local, and record it as the KFP backend would."""
     from lineage.ingest.kfp_local.load import split_target
@@ -55,35 +48,20 @@ def run(
     from lineage.ingest.kfp_local.run import build_record
     from lineage.ingest.kfp_local.sequence import prepare, run_and_record
     from lineage.ingest.kfp_local.snapshots import InputSnapshots
-    from lineage.sandbox.runner import RUNNER_NAME
 
     settings = load_settings()
     prepared = prepare(*split_target(target), arg)
     root = pipeline_root or settings.home.expanduser() / "local_outputs"
-    sandbox = None
-    if runner == "sandbox":  # bwrap and umoci are checked before the store opens
-        from lineage.cli.images import make_client
-        from lineage.sandbox.runner import SandboxRunner
-
-        sandbox = SandboxRunner.open(
-            image_cache or settings.home.expanduser() / "sandbox",
-            make_client(insecure, None),
-            registry,
-            task_timeout,
-            source_date_epoch,
-        )
-    elif runner != "subprocess":
-        raise BadInputError(f"--runner {runner!r}: use subprocess or sandbox")
+    sandbox = open_sandbox(  # bwrap and umoci are checked before the store opens
+        settings, runner, registry, insecure, task_timeout, source_date_epoch, image_cache
+    )
     report = IngestReport(source="kfp.local")
     with open_store(settings) as store:  # opened first: a bad store fails before anything runs
         # With --json, stdout carries the JSON alone; kfp.local's logs go to stderr.
         taker = InputSnapshots(settings) if snapshot_inputs else None
         log = sys.stderr if as_json else sys.stdout
         before = taker.take if taker else None
-        if sandbox is None:
-            done = run_and_record(store, prepared, root, log, before)
-        else:
-            done = run_and_record(store, prepared, root, log, before, sandbox, RUNNER_NAME)
+        done = run_and_record(store, prepared, root, log, before, sandbox)
         local_run = done.run
         report.wrote(done.written)
         record = build_record(store, local_run)

@@ -36,6 +36,7 @@ class SandboxRunner:
     registry: str | None = None
     timeout_s: float | None = 3600.0
     source_date_epoch: int = 0
+    name: str = RUNNER_NAME
     _images: dict[str, tuple[CachedImage, Path]] = field(default_factory=dict, init=False)
     _ran: dict[str, RanWith] = field(default_factory=dict, init=False)
 

@@ -54,10 +54,9 @@ def run_pipeline(
     log: TextIO,
     before_task: BeforeTask | None = None,
     task_runner: ContainerRunner | None = None,
-    runner_name: str = "kfp.local.SubprocessRunner",
 ) -> LocalRun:
     """Run every task with kfp.local's SubprocessRunner (in this Python), watching each one,
-    or the container tasks with ``task_runner`` (``runner_name`` in the record).
+    or the container tasks with ``task_runner``.
 
     kfp.local's own output goes to ``log``. A failing task stops the run, as in
     kfp.local; everything that ran before it is in the returned observation. The
@@ -104,7 +103,7 @@ def run_pipeline(
         artifacts=dict(walker.artifacts),
         host=socket.gethostname(),
         error=error,
-        runner=runner_name,
+        runner=task_runner.name if task_runner else "kfp.local.SubprocessRunner",
     )
 
 

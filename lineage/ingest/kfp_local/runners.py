@@ -26,6 +26,10 @@ class RanWith:
 
 
 class ContainerRunner(Protocol):
+    @property
+    def name(self) -> str:
+        """What the run context records as its ``runner``, e.g. ``lineage.SandboxRunner``."""
+
     def prepare(self, images: Iterable[str]) -> None:
         """Gets every image ready before any task runs; raises if one cannot be."""
 

@@ -50,7 +50,6 @@ def run_and_record(
     log: TextIO,
     before_task: BeforeTask | None = None,
     task_runner: ContainerRunner | None = None,
-    runner_name: str = "kfp.local.SubprocessRunner",
 ) -> Recorded:
     """Run it (kfp.local's output to ``log``) and record what ran, failed tasks included."""
     run = run_locally(
@@ -60,6 +59,5 @@ def run_and_record(
         log,
         before_task,
         task_runner,
-        runner_name,
     )
     return Recorded(run, record_local_run(store, run, prepared.compiled.info))
