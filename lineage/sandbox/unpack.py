@@ -14,6 +14,7 @@ directory and renamed when umoci succeeded, so a half-unpacked rootfs is never u
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -47,6 +48,8 @@ def rootfs_of(cache: ImageCache, image: CachedImage) -> Path:
             "--image",
             f"{cache.layout}:{tag_of(image.digest)}",
         ]
+        if os.geteuid() != 0:  # owners as this user; bwrap maps them in its user namespace
+            argv.append("--rootless")
         result = subprocess.run(
             [*argv, str(work / "rootfs")], capture_output=True, text=True, check=False
         )
@@ -56,7 +59,11 @@ def rootfs_of(cache: ImageCache, image: CachedImage) -> Path:
                 f"image {image.reference}: cannot unpack {image.digest} "
                 f"(a corrupt layer?): {detail}; nothing runs"
             )
-        (work / "rootfs").rename(target)
+        try:
+            (work / "rootfs").rename(target)
+        except OSError:
+            if not target.is_dir():  # else another process unpacked the same digest first
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
