@@ -210,3 +210,4 @@ class ImageSource(StrEnum):
     PINNED = "pinned"  # the pipeline spec named the digest
     POD = "pod"  # read from status.containerStatuses[].imageID of the pod that ran
     REGISTRY = "registry"  # the tag resolved later: only as good as that moment
+    SANDBOX = "sandbox"  # pulled by digest and run by the sandbox: the image that actually ran

@@ -42,6 +42,8 @@ class ObservedTask:
     image: str | None = None
     error: str | None = None
     total_tasks: int | None = None  # for DAGs: how many tasks the DAG holds
+    ran_image: str | None = None  # registry/repository@digest, when a runner pulled it by digest
+    runner_properties: Mapping[str, Any] = field(default_factory=dict)  # the runner's own facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ class LocalRun:
     artifacts: Mapping[str, ObservedArtifact]  # by uid (the artifact's uid in this run)
     host: str = ""
     error: str | None = None
+    runner: str = "kfp.local.SubprocessRunner"  # what ran the container tasks
 
     def task(self, path: str) -> ObservedTask:
         return next(t for t in self.tasks if t.path == path)

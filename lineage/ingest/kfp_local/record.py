@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from lineage import model
+from lineage.images.lineage import image_node
+from lineage.images.reference import parse_reference
 from lineage.ingest import spec as spec_module
 from lineage.ingest.kfp_local.facts import LocalRun, ObservedArtifact, ObservedTask
 from lineage.model import Artifact, Context, Event, EventType, Execution, KfpType, RunRecord
@@ -73,7 +75,7 @@ def run_context(run: LocalRun) -> Context:
             "namespace": LOCAL_NAMESPACE,
             "resource_name": run.run_id,
             "pipeline_root": run.run_root,
-            "runner": RUNNER,
+            "runner": run.runner,
             "pipeline_job_id": run.job_id,
         },
         # The run belongs to its pipeline (as in KFP) and ran this pipeline version.
@@ -101,6 +103,8 @@ def execution_of(run: LocalRun, task: ObservedTask, rows: Mapping[str, int]) -> 
         props["namespace"] = LOCAL_NAMESPACE
         # A local task runs as a process, not a pod: the host and the task stand for it.
         props["pod_name"] = f"{run.host or socket.gethostname()}/{run.run_id}/{task.path}"
+        for key, value in task.runner_properties.items():  # the sandbox's runner and options
+            props.setdefault(key, value)
     if task.total_tasks is not None:
         props["total_dag_tasks"] = task.total_tasks
     if task.error:
@@ -168,8 +172,14 @@ def run_record(
         artifacts.append(artifact_of(uid, art, imported))
     executions = [execution_of(run, task, rows) for task in run.tasks]
     events: list[Event] = []
+    images: dict[str, Artifact] = {}
     for task in run.tasks:
         ex_id = model.task_id(run.run_id, task.path)
+        if task.ran_image:  # the digest that actually ran, as the sandbox pulled it
+            image = _ran_image_node(task.ran_image)
+            images[image.id] = image
+            path = (model.IMAGE_EVENT_KEY, model.ImageSource.SANDBOX.value, task.ran_image)
+            events.append(Event(ex_id, image.id, EventType.INPUT, path))
         events.extend(Event(ex_id, ids[u], EventType.INPUT, (k,)) for k, u in task.input_artifacts)
         events.extend(
             Event(ex_id, ids[u], EventType.OUTPUT, (k,)) for k, u in task.output_artifacts
@@ -177,9 +187,15 @@ def run_record(
     return RunRecord(
         contexts=(spec_module.pipeline_context(run.pipeline), run_context(run)),
         executions=tuple(executions),
-        artifacts=tuple(artifacts),
+        artifacts=(*artifacts, *images.values()),
         events=tuple(dict.fromkeys(events)),
     )
+
+
+def _ran_image_node(reference: str) -> Artifact:
+    ref = parse_reference(reference)
+    assert ref.digest, "a runner records the digest it pulled"
+    return image_node(ref, ref.digest)
 
 
 def summarize(run: LocalRun, record: RunRecord) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from lineage.ingest.units import Unit, write_together
 from lineage.model import RunRecord
 
 if TYPE_CHECKING:
+    from lineage.ingest.kfp_local.runners import ContainerRunner
     from lineage.ingest.kfp_local.walk import BeforeTask
 from lineage.store.port import MetadataStore, WriteResult
 
@@ -52,13 +53,18 @@ def run_pipeline(
     pipeline_root: Path,
     log: TextIO,
     before_task: BeforeTask | None = None,
+    task_runner: ContainerRunner | None = None,
 ) -> LocalRun:
-    """Run every task with kfp.local's SubprocessRunner (in this Python), watching each one.
+    """Run every task with kfp.local's SubprocessRunner (in this Python), watching each one,
+    or the container tasks with ``task_runner``.
 
     kfp.local's own output goes to ``log``. A failing task stops the run, as in
-    kfp.local; everything that ran before it is in the returned observation.
+    kfp.local; everything that ran before it is in the returned observation. The
+    task runner gets every image ready before any task runs.
     """
     check_runnable(compiled)
+    if task_runner is not None:
+        task_runner.prepare(_images(compiled.spec))
     from google.protobuf import json_format
     from kfp import local
     from kfp.local import executor_input_utils, placeholder_utils
@@ -81,7 +87,7 @@ def run_pipeline(
         compiled.spec, pipeline_spec_pb2.PipelineSpec(), ignore_unknown_fields=True
     )
     tail = OutputTail(log)
-    walker = LocalWalker(proto, run_id, job_id, str(root), runner, tail, before_task)
+    walker = LocalWalker(proto, run_id, job_id, str(root), runner, tail, before_task, task_runner)
     with contextlib.redirect_stdout(tail):
         state, error = walker.run(arguments)
     return LocalRun(
@@ -97,7 +103,15 @@ def run_pipeline(
         artifacts=dict(walker.artifacts),
         host=socket.gethostname(),
         error=error,
+        runner=task_runner.name if task_runner else "kfp.local.SubprocessRunner",
     )
+
+
+def _images(spec: Mapping[str, Any]) -> list[str]:
+    """Every container image the compiled spec names, in its executors' order."""
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+    images = (e.get("container", {}).get("image") for e in executors.values())
+    return [image for image in images if image]
 
 
 def _dag_rows(store: MetadataStore, run: LocalRun) -> dict[str, int]:

@@ -19,6 +19,7 @@ from lineage.ingest.kfp_local.run import run_pipeline as run_locally
 from lineage.store.port import MetadataStore, WriteResult
 
 if TYPE_CHECKING:
+    from lineage.ingest.kfp_local.runners import ContainerRunner
     from lineage.ingest.kfp_local.walk import BeforeTask
 
 
@@ -48,7 +49,15 @@ def run_and_record(
     pipeline_root: Path,
     log: TextIO,
     before_task: BeforeTask | None = None,
+    task_runner: ContainerRunner | None = None,
 ) -> Recorded:
     """Run it (kfp.local's output to ``log``) and record what ran, failed tasks included."""
-    run = run_locally(prepared.compiled, prepared.arguments, pipeline_root, log, before_task)
+    run = run_locally(
+        prepared.compiled,
+        prepared.arguments,
+        pipeline_root,
+        log,
+        before_task,
+        task_runner,
+    )
     return Recorded(run, record_local_run(store, run, prepared.compiled.info))

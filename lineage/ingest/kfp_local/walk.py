@@ -37,6 +37,7 @@ from lineage import model
 from lineage.ingest.kfp_local.digest import digest_of
 from lineage.ingest.kfp_local.facts import ObservedArtifact, ObservedTask, TaskKind
 from lineage.ingest.kfp_local.output import OutputTail
+from lineage.ingest.kfp_local.runners import ContainerRunner
 from lineage.model import ExecutionState
 
 # kfp.local strips this prefix from a component name to name the task's directory.
@@ -69,8 +70,10 @@ class LocalWalker:
         runner: Any,
         tail: OutputTail,
         before_task: BeforeTask | None = None,
+        task_runner: ContainerRunner | None = None,
     ) -> None:
         self.spec = spec
+        self.task_runner = task_runner  # None: kfp.local's own handler for ``runner``
         self.before_task = before_task
         self.run_id = run_id
         self.job_id = job_id
@@ -193,22 +196,28 @@ class LocalWalker:
     ) -> tuple[dict[str, Any], str | None]:
         path = base["path"]
         self.tail.mark()
+        task: dict[str, Any] = {
+            "pipeline_resource_name": self.run_id,
+            "component_name": _COMPONENT_PREFIX + path,  # one directory per task path
+            "component_spec": component,
+            "executor_spec": executor,
+            "arguments": args,
+            "pipeline_root": self.pipeline_root,
+            "runner": self.runner,
+            "raise_on_error": False,
+            "block_input_artifact": False,
+            "unique_pipeline_id": self.job_id,
+        }
+        ran = None
         try:
-            outputs, result = task_dispatcher.run_single_task_implementation(
-                pipeline_resource_name=self.run_id,
-                component_name=_COMPONENT_PREFIX + path,  # one directory per task path
-                component_spec=component,
-                executor_spec=executor,
-                arguments=args,
-                pipeline_root=self.pipeline_root,
-                runner=self.runner,
-                raise_on_error=False,
-                block_input_artifact=False,
-                unique_pipeline_id=self.job_id,
-            )
+            if self.task_runner is None:
+                outputs, result = task_dispatcher.run_single_task_implementation(**task)
+            else:
+                outputs, result = self.task_runner.run_container(path, **task)
+                ran = self.task_runner.ran(path)
             error: str | None = None
             if result != status.Status.SUCCESS:
-                error = "the task exited non-zero"
+                error = (ran.failure if ran else None) or "the task exited non-zero"
                 tail = self.tail.text()
                 error += f"; its last output:\n{tail}" if tail else ""
         except Exception as exc:  # kfp.local refuses e.g. container components in a subprocess
@@ -225,6 +234,8 @@ class LocalWalker:
             output_artifacts=tuple(produced),
             image=executor.container.image or None,
             error=error,
+            ran_image=ran.image if ran else None,
+            runner_properties=dict(ran.properties) if ran else {},
         )
         return (outputs if not error else {}), error
 
