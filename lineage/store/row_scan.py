@@ -2,7 +2,7 @@
 
 Every bulk reader of MLMD builds on this: the store adapter (lineage.store.mlmd), the
 row scanner that applies the row rules (lineage.store.rows, which the projection and
-the MLMD reader use) and the MLMD ingest source (lineage.ingest.mlmd_read). Protos in,
+the MLMD reader use) and the MLMD ingest source (lineage.ingest.kfp_mlmd.read). Protos in,
 protos out: what a row means is the caller's business. Many ids go in one call, split
 into chunks MLMD accepts, so a walk costs a few calls per level, not one per node.
 """
