@@ -10,7 +10,7 @@ import pytest
 from lineage.store.connect import open_grpc, open_mysql, open_sqlite
 from lineage.store.mlmd import MlmdStore
 from tests.mlmd_grpc import MlmdGrpcServer
-from tests.store.contract import StoreContract
+from tests.contracts.store import StoreContract
 
 
 class TestSqliteStore(StoreContract):
