@@ -1,4 +1,5 @@
-"""The MetadataStore contract on every backend this machine can run."""
+"""The MetadataStore contract on every backend this machine can run, and on every
+wrapper of a store."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from lineage.ingest.artifact_digest import ArtifactDigester
+from lineage.ingest.digesting_store import DigestingStore
+from lineage.model import RunRecord
 from lineage.store.connect import open_grpc, open_mysql, open_sqlite
-from lineage.store.mlmd import MlmdStore
-from tests.mlmd_grpc import MlmdGrpcServer
+from lineage.store.port import MetadataStore
 from tests.contracts.store import StoreContract
+from tests.mlmd_grpc import MlmdGrpcServer
 
 
 class TestSqliteStore(StoreContract):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[MlmdStore]:
+    def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
         store = open_sqlite(tmp_path / "home" / "mlmd.sqlite")
         yield store
         store.close()
@@ -24,7 +28,7 @@ class TestSqliteStore(StoreContract):
 @pytest.mark.services
 class TestMariaDbStore(StoreContract):
     @pytest.fixture
-    def store(self, mysql_url: str) -> Iterator[MlmdStore]:
+    def store(self, mysql_url: str) -> Iterator[MetadataStore]:
         store = open_mysql(mysql_url)
         yield store
         store.close()
@@ -34,9 +38,23 @@ class TestGrpcStore(StoreContract):
     """The gRPC backend against a real MLMD service on loopback (see tests/mlmd_grpc.py)."""
 
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[MlmdStore]:
+    def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
         server = MlmdGrpcServer(tmp_path / "served.sqlite")
         store = open_grpc(server.start(), timeout_s=10)
         yield store
         store.close()
         server.stop()
+
+
+class TestDigestingStore(StoreContract):
+    """The wrapper every ingest writes through: a store in every other respect."""
+
+    def written(self, record: RunRecord) -> RunRecord:
+        # Not asked to read the data, it records why each artifact has no digest.
+        return ArtifactDigester().prepare(record, {})
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
+        store = DigestingStore(open_sqlite(tmp_path / "home" / "mlmd.sqlite"), ArtifactDigester())
+        yield store
+        store.close()
