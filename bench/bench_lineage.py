@@ -43,12 +43,15 @@ from lineage.graph.sync import sync  # noqa: E402
 from lineage.model import (  # noqa: E402
     Direction,
     KfpType,
-    LineageQuery,
 )
 from lineage.query.readers.mlmd.reader import MlmdReader  # noqa: E402
 from lineage.query.readers.neo4j.reader import Neo4jReader  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
-from lineage.query.types import MAX_LIMIT, ImpactQuery  # noqa: E402
+from lineage.query.types import (  # noqa: E402
+    MAX_LIMIT,
+    ImpactQuery,
+    LineageQuery,
+)
 from lineage.store.connect import open_sqlite  # noqa: E402
 from lineage.store.mlmd import MlmdStore  # noqa: E402
 from lineage.store.rows import rows_for  # noqa: E402

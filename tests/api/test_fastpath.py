@@ -11,13 +11,13 @@ from lineage.api.context import RequestContext, Shared
 from lineage.api.fastpath import FastExecutor
 from lineage.api.guards.auth import LOCAL
 from lineage.api.types.lineage import LineageGraph
-from lineage.model import EdgeKind, NodeKind
+from lineage.model import EdgeKind, LineageEdge, LineageNode, NodeKind
 from lineage.query import types as q
 
 
 def _answer(n: int) -> q.LineageAnswer:
     nodes = tuple(
-        q.LineageNode(
+        LineageNode(
             id=f"artifact:gs://b/{i}",
             kind=NodeKind.ARTIFACT if i % 3 else NodeKind.TASK,
             name=f"n{i}",
@@ -30,7 +30,7 @@ def _answer(n: int) -> q.LineageAnswer:
         for i in range(n)
     )
     edges = tuple(
-        q.LineageEdge(
+        LineageEdge(
             nodes[i].id,
             nodes[i + 1].id,
             EdgeKind.INPUT if i % 2 else EdgeKind.OUTPUT,

@@ -16,6 +16,7 @@ from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.contracts.reader import Recorded
 from tests.query import scenario
+from tests.query.kfp_runs import record_node_ids
 from tests.services import Neo4jService
 
 
@@ -25,8 +26,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     sc = scenario.build()
     first, *rest = sc.records
     store.put_run(first)
-    ids_of_r1 = [n.id for n in first.contexts] + [n.id for n in first.executions]
-    ids_of_r1 += [n.id for n in first.artifacts]
+    ids_of_r1 = record_node_ids(first)
     r1_ms = max(stamp.created_ms for stamp in store.stamps(ids_of_r1).values())
     # MLMD stamps in milliseconds: let the clock move so as-of can tell r1 from the rest.
     while int(time.time() * 1000) <= r1_ms + 2:

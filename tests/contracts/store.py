@@ -20,12 +20,12 @@ from lineage.model import (
     artifact_id,
 )
 from lineage.store.port import MetadataStore
+from tests.query.kfp_runs import record_node_ids
 from tests.store.records import training_run
 
 
 def _snapshot(store: MetadataStore, record: RunRecord) -> dict[str, object]:
-    ids = [n.id for n in record.contexts] + [n.id for n in record.executions]
-    ids += [n.id for n in record.artifacts]
+    ids = record_node_ids(record)
     return {"counts": store.counts().as_dict(), "stamps": store.stamps(ids)}
 
 

@@ -214,3 +214,12 @@ def snapshot_record(source: Artifact, root_text: str) -> tuple[RunRecord, str]:
         ),
     )
     return record, snap_id
+
+
+def record_node_ids(record: RunRecord) -> list[str]:
+    """The ids of every context, execution and artifact of a record, in that order."""
+    return [
+        *(c.id for c in record.contexts),
+        *(e.id for e in record.executions),
+        *(a.id for a in record.artifacts),
+    ]
