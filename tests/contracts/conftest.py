@@ -15,8 +15,8 @@ from lineage.store.connect import open_sqlite
 from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.contracts.reader import Recorded
+from tests.kit.records import record_node_ids
 from tests.query import scenario
-from tests.query.kfp_runs import record_node_ids
 from tests.services import Neo4jService
 
 

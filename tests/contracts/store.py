@@ -20,7 +20,7 @@ from lineage.model import (
     artifact_id,
 )
 from lineage.store.port import MetadataStore
-from tests.query.kfp_runs import record_node_ids
+from tests.kit.records import record_node_ids
 from tests.store.records import training_run
 
 

@@ -31,7 +31,7 @@ from lineage.query.types import LineageQuery
 from lineage.store.mlmd import MlmdStore
 from lineage.store.rows import rows_for
 from tests.contracts.live_reader import LiveNeo4jReader
-from tests.query.kfp_runs import Run, dataset, image
+from tests.kit.records import Run, dataset, image
 
 DENSE = 4
 HUB = dataset("gs://data/hub.csv", name="hub")

@@ -11,7 +11,7 @@ from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.service import LineageService
 from lineage.query.types import Change, DiffCategory
 from lineage.store.mlmd import MlmdStore
-from tests.query.kfp_runs import Run, dataset, image, snapshot_record
+from tests.kit.records import Run, dataset, image, snapshot_record
 
 
 def test_new_input_data_and_its_snapshot_are_reported(store: MlmdStore) -> None:

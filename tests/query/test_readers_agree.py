@@ -40,7 +40,7 @@ from lineage.store.connect import open_sqlite
 from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.contracts.live_reader import LiveNeo4jReader
-from tests.query.kfp_runs import Run, dataset, image, record_node_ids, snapshot_record
+from tests.kit.records import Run, dataset, image, record_node_ids, snapshot_record
 from tests.services import Neo4jService
 
 OUTPUT_TYPES = [KfpType.DATASET, KfpType.MODEL, KfpType.METRICS]

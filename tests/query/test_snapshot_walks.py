@@ -38,7 +38,7 @@ from lineage.store.connect import open_sqlite
 from lineage.store.rows import rows_for
 from tests.conftest import require
 from tests.contracts.live_reader import LiveNeo4jReader
-from tests.query.kfp_runs import Run, dataset
+from tests.kit.records import Run, dataset
 from tests.services import Neo4jService
 
 NS = "team"
