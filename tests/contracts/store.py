@@ -20,8 +20,7 @@ from lineage.model import (
     artifact_id,
 )
 from lineage.store.port import MetadataStore
-from tests.kit.records import record_node_ids
-from tests.store.records import training_run
+from tests.kit.records import record_node_ids, training_run
 
 
 def _snapshot(store: MetadataStore, record: RunRecord) -> dict[str, object]:
