@@ -13,7 +13,7 @@ For each size (runs of bench/gen.py's four-task pipeline, grown in one store):
   the Neo4j reader, the MLMD reader, and MLMD's own get_lineage_subgraph asked the
   same question (starting artifact, max_num_hops = depth, UPSTREAM), with ratios;
 - impact from the hub dataset (read by every run): the count, and the first page of 100.
-Neo4j is started with tests/services.py's Neo4jService in a temporary directory.
+Neo4j is started with tests/services/'s Neo4jService in a temporary directory.
 """
 
 from __future__ import annotations

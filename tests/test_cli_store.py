@@ -143,7 +143,7 @@ def test_a_grpc_address_with_nothing_listening_fails_fast() -> None:
 
 
 def test_store_info_over_grpc(tmp_path: Path) -> None:
-    from tests.mlmd_grpc import MlmdGrpcServer
+    from tests.services.mlmd_grpc import MlmdGrpcServer
 
     server = MlmdGrpcServer(tmp_path / "served.sqlite")
     address = server.start()

@@ -14,7 +14,7 @@ from lineage.model import RunRecord
 from lineage.store.connect import open_grpc, open_mysql, open_sqlite
 from lineage.store.port import MetadataStore
 from tests.contracts.store import StoreContract
-from tests.mlmd_grpc import MlmdGrpcServer
+from tests.services.mlmd_grpc import MlmdGrpcServer
 
 
 class TestSqliteStore(StoreContract):
@@ -35,7 +35,7 @@ class TestMariaDbStore(StoreContract):
 
 
 class TestGrpcStore(StoreContract):
-    """The gRPC backend against a real MLMD service on loopback (see tests/mlmd_grpc.py)."""
+    """The gRPC backend against a real MLMD service on loopback (tests/services/mlmd_grpc.py)."""
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[MetadataStore]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from lineage.errors import BadInputError, ConfigError, UnavailableError
-from tests.ingest.api_replay import MLMD_ERA, ReplayServer
 from tests.ingest.mlmd_helpers import fast_tmp, invoke, lineage_cli
+from tests.services.kfp_api_replay import MLMD_ERA, ReplayServer
 
 __all__ = ["fast_tmp"]
 

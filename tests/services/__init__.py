@@ -33,7 +33,7 @@ import neo4j
 import pymysql
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 NEO4J_RUN = REPO_ROOT / "tools" / "neo4j" / "run"
 
 
