@@ -1,6 +1,6 @@
 """``ingest kfp`` against a server that fails: clear errors naming the endpoint path.
 
-The server is the local replay of recorded v2beta1 responses (tests/api_replay.py) on
+The server is the local replay of recorded v2beta1 responses (tests/services/kfp_api_replay.py) on
 127.0.0.1, with faults queued in front of the recordings; no KFP cluster runs here.
 """
 
