@@ -48,10 +48,10 @@ from lineage.model import (  # noqa: E402
     EdgeKind,
     LineageEdge,
     LineageNode,
-    LineageQuery,
 )
 from lineage.query.port import Expansion, Reach  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
+from lineage.query.types import LineageQuery  # noqa: E402
 from lineage.settings import Settings  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
 from lineage.wiring import Backend, open_lineage  # noqa: E402

@@ -32,10 +32,10 @@ from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.sync import sync  # noqa: E402
 from lineage.model import (  # noqa: E402
     Direction,
-    LineageQuery,
 )
 from lineage.query.readers.neo4j.reader import Neo4jReader  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
+from lineage.query.types import LineageQuery  # noqa: E402
 from lineage.store.connect import open_sqlite  # noqa: E402
 from lineage.store.rows import rows_for  # noqa: E402
 

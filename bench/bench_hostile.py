@@ -76,7 +76,7 @@ def build_store(home: Path) -> str:
         timeout=600,
         check=True,
     )
-    run = "run:" + json.loads(ran.stdout)["run_id"]
+    run = "run:" + str(json.loads(ran.stdout)["run_id"])
     marker.write_text(json.dumps({"run": run}))
     return run
 

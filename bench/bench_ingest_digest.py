@@ -21,8 +21,10 @@ from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench.bench_ingest import kfp_run
+from bench_ingest import kfp_run
+
 from lineage.ingest.artifact_digest import ArtifactDigester
 from lineage.ingest.digesting_store import DigestingStore
 from lineage.ingest.report import IngestReport

@@ -13,7 +13,7 @@ For each size (runs of bench/gen.py's four-task pipeline, grown in one store):
   the Neo4j reader, the MLMD reader, and MLMD's own get_lineage_subgraph asked the
   same question (starting artifact, max_num_hops = depth, UPSTREAM), with ratios;
 - impact from the hub dataset (read by every run): the count, and the first page of 100.
-Neo4j is started with tests/services.py's Neo4jService in a temporary directory.
+Neo4j is started with tests/services/'s Neo4jService in a temporary directory.
 """
 
 from __future__ import annotations
@@ -40,16 +40,15 @@ from ml_metadata.proto import metadata_store_pb2 as pb  # noqa: E402
 
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.sync import sync  # noqa: E402
-from lineage.model import (  # noqa: E402
-    MAX_LIMIT,
-    Direction,
-    ImpactQuery,
-    KfpType,
-    LineageQuery,
-)
+from lineage.model import Direction, KfpType  # noqa: E402
 from lineage.query.readers.mlmd.reader import MlmdReader  # noqa: E402
 from lineage.query.readers.neo4j.reader import Neo4jReader  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
+from lineage.query.types import (  # noqa: E402
+    MAX_LIMIT,
+    ImpactQuery,
+    LineageQuery,
+)
 from lineage.store.connect import open_sqlite  # noqa: E402
 from lineage.store.mlmd import MlmdStore  # noqa: E402
 from lineage.store.rows import rows_for  # noqa: E402

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import gen  # noqa: E402
+import neo4j  # noqa: E402
 
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.graph.scan import scan  # noqa: E402
@@ -73,26 +75,24 @@ def anchor(graph: Graph, nodes: dict[str, list[Any]], edges: dict[str, list[Any]
     """Seconds to write them with plain creates, 10,000 rows per transaction."""
     started = time.monotonic()
     for label, rows in nodes.items():
+        create = f"UNWIND $rows AS r CREATE (n:Node:{label}) SET n = r"
         for i in range(0, len(rows), BATCH):
-            part = rows[i : i + BATCH]
-            graph.write(
-                lambda tx, part=part, label=label: tx.run(
-                    f"UNWIND $rows AS r CREATE (n:Node:{label}) SET n = r", rows=part
-                ).consume(),
-                "anchor nodes",
-            )
+            graph.write(_writing(create, rows[i : i + BATCH]), "anchor nodes")
     for kind, rows in edges.items():
+        create = (
+            "UNWIND $rows AS r MATCH (a:Node {id: r.s}) MATCH (b:Node {id: r.t}) "
+            f"CREATE (a)-[:{kind} {{key: r.k}}]->(b)"
+        )
         for i in range(0, len(rows), BATCH):
-            part = rows[i : i + BATCH]
-            graph.write(
-                lambda tx, part=part, kind=kind: tx.run(
-                    "UNWIND $rows AS r MATCH (a:Node {id: r.s}) MATCH (b:Node {id: r.t}) "
-                    f"CREATE (a)-[:{kind} {{key: r.k}}]->(b)",
-                    rows=part,
-                ).consume(),
-                "anchor edges",
-            )
+            graph.write(_writing(create, rows[i : i + BATCH]), "anchor edges")
     return time.monotonic() - started
+
+
+def _writing(cypher: str, rows: list[Any]) -> Callable[[neo4j.ManagedTransaction], None]:
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        tx.run(cypher, rows=rows).consume()
+
+    return work
 
 
 def main() -> None:

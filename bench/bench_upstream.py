@@ -26,10 +26,10 @@ from bench_lineage import BenchNeo4j  # noqa: E402
 from lineage.graph.connect import Graph  # noqa: E402
 from lineage.model import (  # noqa: E402
     Direction,
-    LineageQuery,
 )
 from lineage.query.readers.neo4j.reader import Neo4jReader  # noqa: E402
 from lineage.query.service import LineageService  # noqa: E402
+from lineage.query.types import LineageQuery  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -11,6 +11,8 @@ pipeline context, a pipeline version and a run context, with a root DAG task:
   previous run in its chain, so lineage goes ``2 * chain`` edges deep;
 - each task runs one of a few images (lineage.Image artifacts, KFP's image event).
 
+Its nodes are built by the tests' kit (tests/kit/records.py).
+
 Run as a script to build a store: ``.venv/bin/python bench/gen.py PATH --runs 2000``.
 """
 
@@ -37,6 +39,7 @@ from lineage.model import (
     LineageType,
     RunRecord,
 )
+from tests.kit.records import dataset, digest_of, image_artifact, pipeline
 
 TASKS = ("ingest", "prep", "train", "eval")
 IMAGES = 5
@@ -59,34 +62,18 @@ class Shape:
         return min((chain_index + 1) * self.chain, self.runs) - 1
 
 
-def _digest(text: str) -> str:
-    return f"sha256:{model.sha256_hex(text.encode())}"
-
-
 def hub() -> Artifact:
-    return Artifact(
-        id=model.artifact_id(HUB_URI),
-        type=KfpType.DATASET,
-        uri=HUB_URI,
-        properties={"display_name": "events", "digest": _digest(HUB_URI)},
-    )
+    return dataset(HUB_URI, name="events")
 
 
 def image(i: int) -> Artifact:
     repository = f"registry.bench/step{i}"
-    digest = _digest(repository)
-    return Artifact(
-        id=model.image_id(repository, digest),
-        type=LineageType.IMAGE,
-        uri=f"oci://{repository}@{digest}",
-        name=f"{repository}:v1",
-        properties={"repository": repository, "tag": "v1", "digest": digest},
-    )
+    return image_artifact(repository, "v1", digest_of(repository))
 
 
 def run_record(shape: Shape, index: int) -> RunRecord:
     name = shape.run_name(index)
-    pipe = Context(id=model.pipeline_id("bench"), type=KfpType.PIPELINE, name="bench")
+    pipe = pipeline("bench")
     spec = {"pipelineInfo": {"name": "bench"}, "version": index % 7}
     version = Context(
         id=model.spec_id(spec),
@@ -128,12 +115,7 @@ def run_record(shape: Shape, index: int) -> RunRecord:
         events.append(Event(tid, upstream.id, EventType.INPUT, ("input",)))
         if task == "train" and index % shape.chain:
             base_uri = f"gs://bench/{shape.run_name(index - 1)}/train/model"
-            base = Artifact(
-                model.artifact_id(base_uri),
-                KfpType.MODEL,
-                base_uri,
-                properties={"display_name": "model", "digest": _digest(base_uri)},
-            )
+            base = dataset(base_uri, KfpType.MODEL, name="model")
             artifacts[base.id] = base
             events.append(Event(tid, base.id, EventType.INPUT, ("base_model",)))
         img = image((index + step) % IMAGES)
@@ -141,12 +123,7 @@ def run_record(shape: Shape, index: int) -> RunRecord:
         events.append(Event(tid, img.id, EventType.INPUT, ("image", "pod")))
         key = outputs[task]
         uri = f"gs://bench/{name}/{task}/{key}"
-        out = Artifact(
-            model.artifact_id(uri),
-            types.get(key, KfpType.METRICS),
-            uri,
-            properties={"display_name": key, "digest": _digest(uri)},
-        )
+        out = dataset(uri, types.get(key, KfpType.METRICS), name=key)
         artifacts[out.id] = out
         events.append(Event(tid, out.id, EventType.OUTPUT, (key,)))
         upstream = out

@@ -1,4 +1,4 @@
-"""Fixtures for the real services in tests/services.py.
+"""Fixtures for the real services in tests/services/.
 
 Each service starts once per session, only if some test asks for it. When it cannot start,
 tests that need it are skipped locally (a laptop may lack MariaDB) but fail when CI=true,

@@ -42,7 +42,7 @@ def test_store_info_creates_the_embedded_store_under_lineage_home(tmp_path: Path
 
 def test_store_info_counts_what_was_written(tmp_path: Path) -> None:
     from lineage.store.connect import open_sqlite
-    from tests.store.records import training_run
+    from tests.kit.records import training_run
 
     store = open_sqlite(tmp_path / "mlmd.sqlite")
     store.put_run(training_run())
@@ -68,7 +68,7 @@ def test_a_corrupt_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) -> 
 
 def test_a_truncated_sqlite_database_is_refused(tmp_path: Path) -> None:
     from lineage.store.connect import open_sqlite
-    from tests.store.records import training_run
+    from tests.kit.records import training_run
 
     path = tmp_path / "mlmd.sqlite"
     store = open_sqlite(path)
@@ -143,7 +143,7 @@ def test_a_grpc_address_with_nothing_listening_fails_fast() -> None:
 
 
 def test_store_info_over_grpc(tmp_path: Path) -> None:
-    from tests.mlmd_grpc import MlmdGrpcServer
+    from tests.services.mlmd_grpc import MlmdGrpcServer
 
     server = MlmdGrpcServer(tmp_path / "served.sqlite")
     address = server.start()

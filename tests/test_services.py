@@ -1,4 +1,4 @@
-"""Proves each real service in tests/services.py works end to end, with no mocks."""
+"""Proves each real service in tests/services/ works end to end, with no mocks."""
 
 from __future__ import annotations
 

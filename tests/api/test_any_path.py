@@ -220,7 +220,7 @@ def _direct(
     """The same selection, asked of the lookup ``lookup(id:)`` (the query's variables kept)."""
     used = _variables_in(selection)
     definitions = " ".join(
-        print_ast(d) for d in operation.variable_definitions if d.variable.name.value in used
+        print_ast(d) for d in operation.variable_definitions or () if d.variable.name.value in used
     )
     signature = f"({definitions}, $pathLookupId: ID!)" if definitions else "($pathLookupId: ID!)"
     body = print_ast(selection)

@@ -104,6 +104,12 @@ def _nest(k: int) -> str:
     return "producer { inputs { " * k + "id" + " } }" * k
 
 
+def measured(query: str) -> shape.Shape:
+    found = shape.measure(parse(query))
+    assert isinstance(found, shape.Shape), found
+    return found
+
+
 @pytest.mark.parametrize(("k", "too_deep"), [(4, False), (5, True)])
 def test_depth_is_counted_through_fragments(client: TestClient, k: int, too_deep: bool) -> None:
     # artifact (1) + A: producer, inputs (2) + B: 2k levels
@@ -111,7 +117,7 @@ def test_depth_is_counted_through_fragments(client: TestClient, k: int, too_deep
         '{ artifact(id: "x") { ...A } } fragment A on Artifact { producer { inputs { ...B } } } '
         f"fragment B on Artifact {{ {_nest(k)} }}"
     )
-    assert shape.measure(parse(deep)).height == 3 + 2 * k
+    assert measured(deep).height == 3 + 2 * k
     answer = gql(client, deep)
     message = answer["errors"][0]["message"]  # at 4, the cost of the nested lists is over
     assert ("exceeds maximum operation depth of 12" in message) is too_deep, message
@@ -120,7 +126,7 @@ def test_depth_is_counted_through_fragments(client: TestClient, k: int, too_deep
 def test_aliases_are_counted_through_fragments(client: TestClient) -> None:
     aliases = " ".join(f"a{n}: whoami {{ subject }}" for n in range(20))
     flood = f"{{ ...C }} fragment A on Query {{ {aliases} }} fragment C on Query {{ ...A ...A }}"
-    assert shape.measure(parse(flood)).aliases == 40
+    assert measured(flood).aliases == 40
     answer = gql(client, flood)
     assert codes(answer) == ["LIMIT_EXCEEDED"], answer
     assert "40 aliases" in answer["errors"][0]["message"]

@@ -191,7 +191,10 @@ def _views(data: dict[str, Any], snapshot_id: str) -> list[dict[str, Any]]:
 
 def _props(view: dict[str, Any]) -> dict[str, Any]:
     props = view.get("metadata", view.get("properties"))
-    return json.loads(props) if isinstance(props, str) else dict(props)
+    if isinstance(props, str):
+        return dict(json.loads(props))
+    assert isinstance(props, dict), view
+    return props
 
 
 @pytest.mark.parametrize("name", list(QUERIES))

@@ -40,9 +40,10 @@ from lineage.model import (
 from lineage.snapshots.blobs import LocalBlobStore
 from lineage.snapshots.lineage import snapshot_artifact
 from lineage.store.mlmd import MlmdStore
+from tests.kit.records import digest_of
 
-IMAGE_A = "sha256:" + model.sha256_hex(b"python:3.11-slim as the trainers ran it")
-IMAGE_B = "sha256:" + model.sha256_hex(b"python:3.11-slim as the importer ran it")
+IMAGE_A = digest_of("python:3.11-slim as the trainers ran it")
+IMAGE_B = digest_of("python:3.11-slim as the importer ran it")
 TEAM_B = "team-b"
 TEAM_B_RUN = "run:team-b-scoring-1"
 TEAM_B_MODEL = "artifact:gs://team-b/scoring-1/model"

@@ -30,8 +30,8 @@ from lineage.query.service import LineageService
 from lineage.query.types import LineageQuery
 from lineage.store.mlmd import MlmdStore
 from lineage.store.rows import rows_for
-from tests.query.kfp_runs import Run, dataset, image
-from tests.query.live_reader import LiveNeo4jReader
+from tests.contracts.live_reader import LiveNeo4jReader
+from tests.kit.records import Run, dataset, image
 
 DENSE = 4
 HUB = dataset("gs://data/hub.csv", name="hub")

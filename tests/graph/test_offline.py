@@ -19,7 +19,7 @@ from lineage.graph.verify import verify
 from lineage.model import KfpType, RunRecord
 from lineage.store.mlmd import MlmdStore
 from lineage.store.rows import rows_for
-from tests.query.kfp_runs import Run, dataset, image
+from tests.kit.records import Run, dataset, image
 from tests.services import Neo4jService
 
 HUB = dataset("gs://data/hub.csv", name="hub")

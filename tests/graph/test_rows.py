@@ -15,8 +15,8 @@ from lineage.query.service import LineageService
 from lineage.query.types import LineageQuery
 from lineage.store.mlmd import MlmdStore
 from lineage.store.rows import rows_for
+from tests.kit.records import Run, dataset
 from tests.query import scenario
-from tests.query.kfp_runs import Run, dataset
 
 
 def node_ids(graph: Graph) -> list[str]:

@@ -1,6 +1,6 @@
 """Token auth against a real docker-registry configured with ``auth: token``.
 
-The realm is a loopback token service (tests/images/servers.py) that signs JWTs with
+The realm is a loopback token service (tests/services/registry_auth.py) that signs JWTs with
 a key whose self-signed certificate is the registry's rootcertbundle, so the registry
 itself verifies every token the client presents.
 """
@@ -17,8 +17,13 @@ from lineage.images.auth import DockerConfig
 from lineage.images.client import RegistryAuthError, RegistryClient
 from lineage.images.reference import parse_reference
 from tests.conftest import unavailable
-from tests.images.servers import TokenIssuer, TokenRegistryService, docker_config, http_server
 from tests.services import ServiceError, build_oci_layout, find_binary, layout_digest
+from tests.services.registry_auth import (
+    TokenIssuer,
+    TokenRegistryService,
+    docker_config,
+    http_server,
+)
 
 
 @pytest.fixture(scope="module")

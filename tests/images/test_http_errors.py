@@ -14,7 +14,7 @@ from lineage.errors import NotFoundError, UnavailableError
 from lineage.images.auth import DockerConfig
 from lineage.images.client import OCI_MANIFEST, RegistryAuthError, RegistryClient
 from lineage.images.reference import parse_reference
-from tests.images.servers import Reply, docker_config, http_server
+from tests.services.registry_auth import Reply, docker_config, http_server
 
 MANIFEST = json.dumps(
     {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {}, "layers": []}

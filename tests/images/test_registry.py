@@ -19,13 +19,13 @@ from lineage.cli.main import app
 from lineage.errors import NotFoundError, UnavailableError
 from lineage.images.client import DigestMismatchError, RegistryClient
 from lineage.images.reference import parse_reference
-from tests.images.servers import Reply, forward, http_server
 from tests.services import (
     RegistryService,
     build_oci_index_layout,
     build_oci_layout,
     layout_digest,
 )
+from tests.services.registry_auth import Reply, forward, http_server
 
 runner = CliRunner()
 

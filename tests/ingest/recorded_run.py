@@ -20,8 +20,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.ingest.api_replay import API, ReplayServer
 from tests.ingest.kfp_store import KfpStore, Task
+from tests.services.kfp_api_replay import API, ReplayServer
 
 PIPELINE_ID = "5e5e5e5e-pipe-4000-8000-000000000001"
 VERSION_ID = "6f6f6f6f-vers-4000-8000-000000000001"

@@ -18,9 +18,9 @@ from lineage.digest import content_digest, tree_sha256
 from lineage.ingest.artifact_digest import ArtifactDigester, DigestOptions
 from lineage.model import KfpType, artifact_id, run_id
 from lineage.store.mlmd import MlmdStore
-from tests.ingest.api_replay import NATIVE, ReplayServer
 from tests.ingest.kfp_store import KfpStore
 from tests.ingest.mlmd_helpers import RUN_A, fast_tmp, invoke, open_home
+from tests.services.kfp_api_replay import NATIVE, ReplayServer
 
 __all__ = ["fast_tmp"]
 

@@ -20,8 +20,8 @@ from lineage.ingest.report import IngestReport
 from lineage.ingest.spec import parse_spec
 from lineage.model import KfpType, LineageType, pipeline_id, recurring_run_id, run_id
 from lineage.store.mlmd import MlmdStore
-from tests.ingest.api_replay import FIXTURES, MLMD_ERA, ReplayServer
 from tests.ingest.mlmd_helpers import fast_tmp, open_home
+from tests.services.kfp_api_replay import FIXTURES, MLMD_ERA, ReplayServer
 
 __all__ = ["fast_tmp"]
 

@@ -1,6 +1,6 @@
 """``ingest kfp`` against a server that fails: clear errors naming the endpoint path.
 
-The server is the local replay of recorded v2beta1 responses (tests/api_replay.py) on
+The server is the local replay of recorded v2beta1 responses (tests/services/kfp_api_replay.py) on
 127.0.0.1, with faults queued in front of the recordings; no KFP cluster runs here.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from lineage.errors import BadInputError, ConfigError, UnavailableError
-from tests.ingest.api_replay import MLMD_ERA, ReplayServer
 from tests.ingest.mlmd_helpers import fast_tmp, invoke, lineage_cli
+from tests.services.kfp_api_replay import MLMD_ERA, ReplayServer
 
 __all__ = ["fast_tmp"]
 

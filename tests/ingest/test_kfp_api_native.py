@@ -25,8 +25,8 @@ from lineage.model import (
     task_id,
 )
 from lineage.store.mlmd import MlmdStore
-from tests.ingest.api_replay import FIXTURES, NATIVE, ReplayServer
 from tests.ingest.mlmd_helpers import fast_tmp, open_home
+from tests.services.kfp_api_replay import FIXTURES, NATIVE, ReplayServer
 
 __all__ = ["fast_tmp"]
 

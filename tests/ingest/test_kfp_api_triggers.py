@@ -30,8 +30,8 @@ from lineage.settings import Settings
 from lineage.store.mlmd import MlmdStore
 from lineage.store.rows import rows_for
 from tests.api.conftest import gql
-from tests.ingest.api_replay import MLMD_ERA, ReplayServer
 from tests.ingest.mlmd_helpers import fast_tmp, open_home
+from tests.services.kfp_api_replay import MLMD_ERA, ReplayServer
 
 __all__ = ["fast_tmp"]
 

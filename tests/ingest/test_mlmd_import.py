@@ -184,7 +184,7 @@ def test_parent_links_batched_by_an_ingest_are_never_missed_by_readers(fast_tmp:
     """Inside deferred_parent_links() the run -> pipeline links wait to be written in a
     batch; a read of those contexts, a watermark, or the end of the block writes them."""
     from lineage.store.connect import open_sqlite
-    from tests.store.records import training_run
+    from tests.kit.records import training_run
 
     path = fast_tmp / "home" / "mlmd.sqlite"
     store = open_sqlite(path)

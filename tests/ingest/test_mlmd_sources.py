@@ -57,7 +57,7 @@ def test_a_kfp_store_in_mysql_is_read_and_left_untouched(mysql_url: str, fast_tm
 
 
 def test_a_kfp_store_behind_the_metadata_grpc_service(fast_tmp: Path) -> None:
-    from tests.mlmd_grpc import MlmdGrpcServer
+    from tests.services.mlmd_grpc import MlmdGrpcServer
 
     source = fast_tmp / "kfp.sqlite"
     kfp = KfpStore.sqlite(source)

@@ -1,5 +1,5 @@
 """``lineage ingest pods`` against recorded pod JSON replayed by a loopback server that
-speaks the Kubernetes API paths (tests/ingest/k8s_api.py); no cluster runs here."""
+speaks the Kubernetes API paths (tests/services/k8s_api.py); no cluster runs here."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from lineage.cli.main import app
 from lineage.model import Context, EventType, Execution, KfpType, LineageType, RunRecord, image_id
 from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore
-from tests.ingest.k8s_api import FIXTURES, FakeApi, load, serve
+from tests.services.k8s_api import FIXTURES, FakeApi, load, serve
 
 runner = CliRunner()
 NS = "kubeflow-user"

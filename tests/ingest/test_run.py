@@ -136,8 +136,10 @@ def test_executions_carry_kfps_types_names_and_properties(
         f"run/{run_id}",
         "COMPLETE",
     )
-    assert root.properties["inputs"]["data_uri"] == str(four_steps.raw)
-    assert root.properties["inputs"]["epochs"] == 5
+    inputs = root.properties["inputs"]
+    assert isinstance(inputs, dict)
+    assert inputs["data_uri"] == str(four_steps.raw)
+    assert inputs["epochs"] == 5
     assert "parent_dag_id" not in root.properties
     (root_row,) = store.mlmd.get_executions_by_external_ids([root.id])
     assert by_task["importer"].type == "system.ImporterExecution"
@@ -157,7 +159,9 @@ def test_executions_carry_kfps_types_names_and_properties(
         assert isinstance(ex.properties["inputs"], dict)
         assert isinstance(ex.properties["outputs"], dict)
     assert by_task["train-model"].properties["inputs"] == {"epochs": 5, "learning_rate": 0.5}
-    loss = by_task["train-model"].properties["outputs"]["Output"]
+    outputs = by_task["train-model"].properties["outputs"]
+    assert isinstance(outputs, dict)
+    loss = outputs["Output"]
     assert isinstance(loss, float) and loss > 0
 
 

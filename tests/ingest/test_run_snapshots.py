@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ def lineage(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     base = tmp_path_factory.mktemp("snap-run")
     out = lineage(
         [
@@ -49,7 +50,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, objec
 
 
 def test_every_input_artifact_is_snapshotted_and_linked(
-    ran: tuple[Path, dict[str, object]],
+    ran: tuple[Path, dict[str, Any]],
 ) -> None:
     home, summary = ran
     store = open_sqlite(home / "mlmd.sqlite")
@@ -71,7 +72,7 @@ def test_every_input_artifact_is_snapshotted_and_linked(
 
 
 def test_a_snapshot_restores_the_bytes_the_task_read(
-    ran: tuple[Path, dict[str, object]], tmp_path: Path
+    ran: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
     home, summary = ran
     store = open_sqlite(home / "mlmd.sqlite")

@@ -1,6 +1,6 @@
 """``lineage ingest volumesnapshots`` against recorded VolumeSnapshot and
 VolumeSnapshotContent JSON, replayed by a loopback server speaking the Kubernetes API
-paths (tests/ingest/k8s_api.py); no cluster runs here."""
+paths (tests/services/k8s_api.py); no cluster runs here."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from lineage.model import (
 )
 from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore
-from tests.ingest.k8s_api import FakeApi, load, serve
+from tests.services.k8s_api import FakeApi, load, serve
 
 runner = CliRunner()
 NS = "kubeflow-user"

@@ -25,7 +25,7 @@ def loop_static() -> None:
 
 
 @dsl.pipeline(name="loop-collected")
-def loop_collected(counts: list = [1, 2, 3]) -> None:  # noqa: B006 - KFP reads the default
+def loop_collected(counts: list = [1, 2, 3]) -> None:  # type: ignore[type-arg]  # noqa: B006 - KFP reads the default and the bare list
     with dsl.ParallelFor(items=counts, parallelism=2) as count:
         one = sum_all(values=[count, count])
     sum_all(values=dsl.Collected(one.output))

@@ -38,7 +38,7 @@ def failing(rows: int = 5, limit: int = 3) -> None:
 
 
 @dsl.container_component
-def shell(message: str):
+def shell(message: str) -> dsl.ContainerSpec:
     return dsl.ContainerSpec(image="alpine:3.19", command=["echo"], args=[message])
 
 

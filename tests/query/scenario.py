@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lineage.model import Artifact, ExecutionState, KfpType, RunRecord
 from lineage.store.port import MetadataStore
-from tests.query.kfp_runs import Run, dataset, image, snapshot_record
+from tests.kit.records import Run, dataset, image, snapshot_record
 
 
 @dataclass(frozen=True)

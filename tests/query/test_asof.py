@@ -34,6 +34,7 @@ from lineage.query.service import LineageService
 from lineage.query.types import LineageQuery
 from lineage.settings import Settings
 from lineage.store import history
+from lineage.store.convert import HISTORY
 from lineage.store.mlmd import MlmdStore
 from lineage.store.rows import rows_for
 from tests.api.conftest import gql
@@ -128,7 +129,7 @@ def test_a_run_ingested_running_then_succeeded_is_running_in_between(
         assert service.node(MODEL, as_of_ms=after).state == "LIVE"
     assert answers[0] == answers[1]
     [task] = store.mlmd.get_executions_by_external_ids([TASK])
-    stored = history.entries({history.HISTORY: _struct(task)})
+    stored = history.entries({HISTORY: _struct(task)})
     assert stored == [("RUNNING", first), ("COMPLETE", first + HOUR)]
     store.close()
 
@@ -226,14 +227,14 @@ def _struct(proto: pb.Execution) -> dict[str, object]:
     from google.protobuf import json_format
 
     value: dict[str, object] = json_format.MessageToDict(
-        proto.custom_properties[history.HISTORY].struct_value
+        proto.custom_properties[HISTORY].struct_value
     )
     return value
 
 
 def set_state(kfp: KfpStore, row: int, state: int) -> None:
     [ex] = kfp.mlmd.get_executions_by_id([row])
-    ex.last_known_state = state  # type: ignore[assignment]
+    ex.last_known_state = state
     kfp.mlmd.put_executions([ex])
 
 
@@ -243,7 +244,7 @@ def forget_history(store: MlmdStore) -> None:
 
     def strip(protos: list[Any]) -> list[Any]:
         for proto in protos:
-            del proto.custom_properties[history.HISTORY]
+            del proto.custom_properties[HISTORY]
         return protos
 
     mlmd.put_contexts(strip(mlmd.get_contexts_by_external_ids([RUN])))

@@ -11,7 +11,7 @@ from lineage.query.readers.mlmd.reader import MlmdReader
 from lineage.query.service import LineageService
 from lineage.query.types import Change, DiffCategory
 from lineage.store.mlmd import MlmdStore
-from tests.query.kfp_runs import Run, dataset, image, snapshot_record
+from tests.kit.records import Run, dataset, image, snapshot_record
 
 
 def test_new_input_data_and_its_snapshot_are_reported(store: MlmdStore) -> None:
@@ -19,11 +19,11 @@ def test_new_input_data_and_its_snapshot_are_reported(store: MlmdStore) -> None:
     new_data = dataset("gs://data/2024-02.csv", name="raw")
     trainer = image("registry.local/trainer", "v1")
     models = []
-    for name, data in (("jan", old_data), ("feb", new_data)):
+    for name, read in (("jan", old_data), ("feb", new_data)):
         run = Run(name, spec={"pipelineInfo": {"name": "train"}})
         run.task(
             "train",
-            inputs={"data": data},
+            inputs={"data": read},
             outputs={"model": KfpType.MODEL},
             params={"lr": 0.1},
             image=trainer,

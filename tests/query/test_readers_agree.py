@@ -39,8 +39,8 @@ from lineage.query.types import ImpactQuery, LineageQuery
 from lineage.store.connect import open_sqlite
 from lineage.store.rows import rows_for
 from tests.conftest import require
-from tests.query.kfp_runs import Run, dataset, image, snapshot_record
-from tests.query.live_reader import LiveNeo4jReader
+from tests.contracts.live_reader import LiveNeo4jReader
+from tests.kit.records import Run, dataset, image, record_node_ids, snapshot_record
 from tests.services import Neo4jService
 
 OUTPUT_TYPES = [KfpType.DATASET, KfpType.MODEL, KfpType.METRICS]
@@ -116,9 +116,7 @@ def kfp_stores(draw: st.DrawFn) -> tuple[list[RunRecord], list[str]]:
     for art in draw(st.lists(st.sampled_from(pool), max_size=2, unique_by=lambda a: a.id)):
         record, _ = snapshot_record(art, f"snap-of-{art.id}")
         records.append(record)
-    node_ids = sorted(
-        {n.id for rec in records for n in (*rec.contexts, *rec.executions, *rec.artifacts)}
-    )
+    node_ids = sorted({i for rec in records for i in record_node_ids(rec)})
     return records, [i for i in node_ids if not i.startswith("snapshotting:")]
 
 

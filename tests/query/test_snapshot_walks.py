@@ -37,8 +37,8 @@ from lineage.snapshots.lineage import snapshot_artifact
 from lineage.store.connect import open_sqlite
 from lineage.store.rows import rows_for
 from tests.conftest import require
-from tests.query.kfp_runs import Run, dataset
-from tests.query.live_reader import LiveNeo4jReader
+from tests.contracts.live_reader import LiveNeo4jReader
+from tests.kit.records import Run, dataset
 from tests.services import Neo4jService
 
 NS = "team"

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage.cli.main import app
-from lineage.model import Context, RunRecord
+from lineage.model import Context, PropertyValue, RunRecord
 from lineage.snapshots.blobs import LocalBlobStore, blob_key
 from lineage.snapshots.lineage import snapshot_parts
 from lineage.snapshots.ops import create
@@ -131,7 +131,7 @@ def test_the_last_recorded_rebuild_is_shown_and_caveats_make_it_not_hermetic(
     ids = World().record(store)
 
     def rebuild(name: str, finished: int, caveats: list[str]) -> Context:
-        props = {
+        props: dict[str, PropertyValue] = {
             "model": ids["model"],
             "plan": "plan:sha256:" + "1" * 64,
             "environment": "b",

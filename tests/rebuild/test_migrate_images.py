@@ -24,7 +24,6 @@ from lineage.images.client import RegistryClient
 from lineage.rebuild.migrate_errors import MigrationTargetError, TamperedBlobError
 from lineage.rebuild.migrate_images import migrate_image, migrate_images
 from tests.conftest import require
-from tests.images.servers import TokenIssuer, TokenRegistryService, docker_config, http_server
 from tests.rebuild.test_migrate_data import kill_after
 from tests.services import (
     RegistryService,
@@ -32,6 +31,12 @@ from tests.services import (
     build_oci_layout,
     free_port,
     layout_digest,
+)
+from tests.services.registry_auth import (
+    TokenIssuer,
+    TokenRegistryService,
+    docker_config,
+    http_server,
 )
 
 Registries = tuple[RegistryService, RegistryService]

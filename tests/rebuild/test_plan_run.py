@@ -68,7 +68,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     raw.parent.mkdir()
     raw.write_text("".join(f"{i},{i * i}\n" for i in range(6)))
     home, root = base / "home", base / "root"
-    runs = []
+    runs: list[dict[str, Any]] = []
     for data_uri in (str(raw), None):
         if data_uri is None:  # the second run imports what the first one prepared
             data_uri = output(runs[0], "prepare", "data")["uri"]

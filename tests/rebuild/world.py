@@ -24,6 +24,7 @@ from lineage.model import (
     ExecutionState,
     ImageSource,
     KfpType,
+    PropertyValue,
     RunRecord,
 )
 from lineage.store.port import MetadataStore
@@ -159,15 +160,15 @@ class World:
 
     def _executions(self, ids: dict[str, str]) -> tuple[Execution, ...]:
         done = ExecutionState.COMPLETE
-        child = {"parent_task": ids["root"]}
-        train = {
+        child: dict[str, PropertyValue] = {"parent_task": ids["root"]}
+        train: dict[str, PropertyValue] = {
             **child,
             "task_name": "train",
             "image": self.image,
             "inputs": {"epochs": self.epochs},
             "outputs": {"loss": 0.25},
         }
-        root = {"task_name": "", "inputs": {"epochs": self.epochs}}
+        root: dict[str, PropertyValue] = {"task_name": "", "inputs": {"epochs": self.epochs}}
         return (
             Execution(ids["root"], KfpType.DAG_EXECUTION, None, done, root),
             Execution(

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from lineage.store.connect import open_sqlite
-from tests.store.records import training_run
+from tests.kit.records import training_run
 
 LINEAGE = [sys.executable, "-m", "lineage.cli"]
 

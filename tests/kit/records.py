@@ -1,4 +1,5 @@
-"""KFP-shaped RunRecords for the lineage tests, built the way KFP's v2 driver records a run.
+"""The one kit of records for the tests and the benchmarks: KFP-shaped RunRecords, built
+the way KFP's v2 driver records a run.
 
 A run has a pipeline context, a pipeline version (its spec), a run context, a
 root DAG task, container tasks with ``inputs`` parameters and an ``image``,
@@ -32,7 +33,11 @@ def digest_of(text: str) -> str:
 
 
 def image(repository: str, tag: str = "latest") -> Artifact:
-    digest = digest_of(f"{repository}:{tag}")
+    return image_artifact(repository, tag, digest_of(f"{repository}:{tag}"))
+
+
+def image_artifact(repository: str, tag: str, digest: str) -> Artifact:
+    """A lineage.Image node of ``repository:tag`` resolved to ``digest``."""
     return Artifact(
         id=model.image_id(repository, digest),
         type=LineageType.IMAGE,
@@ -214,3 +219,74 @@ def snapshot_record(source: Artifact, root_text: str) -> tuple[RunRecord, str]:
         ),
     )
     return record, snap_id
+
+
+def record_node_ids(record: RunRecord) -> list[str]:
+    """The ids of every context, execution and artifact of a record, in that order."""
+    return [
+        *(c.id for c in record.contexts),
+        *(e.id for e in record.executions),
+        *(a.id for a in record.artifacts),
+    ]
+
+
+def training_run(
+    run: str = "r1",
+    *,
+    state: ExecutionState = ExecutionState.COMPLETE,
+    learning_rate: float = 0.1,
+    dataset_uri: str = "/data/iris.csv",
+    model_name: str | None = None,
+) -> RunRecord:
+    """The store tests' run: a root DAG, a trainer and an evaluator, dataset -> model ->
+    metrics, with every property type MLMD keeps."""
+    pipe = pipeline("train")
+    ctx = Context(model.run_id(run), KfpType.PIPELINE_RUN, run, {"namespace": "team-a"}, (pipe.id,))
+    root = Execution(model.task_id(run, ""), KfpType.DAG_EXECUTION, f"run/{run}", state)
+    train = Execution(
+        model.task_id(run, "train"),
+        KfpType.CONTAINER_EXECUTION,
+        None,
+        state,
+        {
+            "task_name": "train",
+            "display_name": "train",
+            "inputs": {"lr": learning_rate, "epochs": 3},
+            "image": "py:3.11",
+        },
+    )
+    evaluate = Execution(
+        model.task_id(run, "evaluate"),
+        KfpType.CONTAINER_EXECUTION,
+        None,
+        state,
+        {"task_name": "evaluate", "display_name": "evaluate", "cached": False},
+    )
+    data = Artifact(model.artifact_id(dataset_uri), KfpType.DATASET, dataset_uri)
+    model_uri = f"/root/{run}/train/model"
+    trained = Artifact(
+        model.artifact_id(model_uri),
+        KfpType.MODEL,
+        model_uri,
+        model_name,
+        properties={
+            "display_name": "model",
+            "digest": "ab" * 32,
+            "size": 1024,
+        },
+    )
+    metrics_uri = f"/root/{run}/evaluate/metrics"
+    metrics = Artifact(
+        model.artifact_id(metrics_uri),
+        KfpType.METRICS,
+        metrics_uri,
+        None,
+        properties={"accuracy": 0.93},
+    )
+    events = (
+        Event(train.id, data.id, EventType.INPUT, ("data",)),
+        Event(train.id, trained.id, EventType.OUTPUT, ("model",)),
+        Event(evaluate.id, trained.id, EventType.INPUT, ("model",)),
+        Event(evaluate.id, metrics.id, EventType.OUTPUT, ("metrics",)),
+    )
+    return RunRecord((pipe, ctx), (root, train, evaluate), (data, trained, metrics), events)

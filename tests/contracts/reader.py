@@ -1,34 +1,22 @@
-"""One contract for every LineageReader, run over MLMD and over the real Neo4j.
+"""The LineageReader contract: every reader and every reader wrapper must pass it.
 
-Both readers answer from the same recorded runs (tests/query/scenario.py);
-each subclass only says how its reader is built. Expected answers follow from
-how the scenario wires its runs, never from an earlier run of the code.
+All of them answer from the same recorded runs (tests/query/scenario.py, recorded by
+the ``recorded`` fixture in tests/contracts/conftest.py); each subclass only says how
+its reader is built (tests/contracts/test_reader_adapters.py). Expected answers follow
+from how the scenario wires its runs, never from an earlier run of the code.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from lineage.errors import BadInputError, NotFoundError
-from lineage.graph.connect import Graph
-from lineage.graph.sync import sync
 from lineage.model import ALL_EDGES, Direction, EdgeKind, NodeKind
-from lineage.query.readers.mlmd.reader import MlmdReader
-from lineage.query.readers.neo4j.reader import Neo4jReader
+from lineage.query.port import LineageReader
 from lineage.query.service import LineageService
 from lineage.query.types import Change, DiffCategory, ImpactQuery, LineageQuery
-from lineage.store.connect import open_sqlite
 from lineage.store.mlmd import MlmdStore
-from lineage.store.rows import rows_for
-from tests.conftest import require
-from tests.query import scenario
-from tests.query.live_reader import LiveNeo4jReader
 from tests.query.scenario import Scenario
-from tests.services import Neo4jService
 
 
 class Recorded:
@@ -38,33 +26,21 @@ class Recorded:
         self.r1_recorded_ms = r1_recorded_ms
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
-    store = open_sqlite(Path(tmp_path_factory.mktemp("contract")) / "mlmd.sqlite")
-    sc = scenario.build()
-    first, *rest = sc.records
-    store.put_run(first)
-    ids_of_r1 = [n.id for n in (*first.contexts, *first.executions, *first.artifacts)]
-    r1_ms = max(stamp.created_ms for stamp in store.stamps(ids_of_r1).values())
-    # MLMD stamps in milliseconds: let the clock move so as-of can tell r1 from the rest.
-    while int(time.time() * 1000) <= r1_ms + 2:
-        time.sleep(0.002)
-    for record in rest:
-        store.put_run(record)
-    yield Recorded(store, sc, r1_ms)
-    store.close()
-
-
 def ids(nodes: object) -> set[str]:
     return {n.id for n in nodes}  # type: ignore[attr-defined]
 
 
 class ReaderContract:
-    """Every reader must pass these; subclasses provide the ``service`` fixture."""
+    """Every reader must pass these. A subclass provides the ``reader`` fixture, any
+    LineageReader over the recorded runs; the contract asks it through the query service."""
 
     @pytest.fixture
-    def service(self, recorded: Recorded) -> LineageService:
+    def reader(self, recorded: Recorded) -> LineageReader:
         raise NotImplementedError
+
+    @pytest.fixture
+    def service(self, reader: LineageReader) -> LineageService:
+        return LineageService(reader)
 
     # --- lineage -----------------------------------------------------------
 
@@ -400,29 +376,3 @@ class ReaderContract:
             service.impact(ImpactQuery(artifact=recorded.sc.raw.id, after="not-a-cursor"))
         with pytest.raises(BadInputError, match="model artifacts"):
             service.diff("task:r1/train", recorded.sc.out(recorded.sc.r1, "train/model"))
-
-
-class TestMlmdReader(ReaderContract):
-    @pytest.fixture
-    def service(self, recorded: Recorded) -> LineageService:
-        return LineageService(MlmdReader(recorded.store))
-
-
-@pytest.fixture(scope="module")
-def synced(recorded: Recorded, neo4j_service: Neo4jService) -> Iterator[Graph]:
-    """The recorded runs projected into the real Neo4j, once for the module."""
-    require("neo4j", neo4j_service)
-    graph = Graph(neo4j_service.bolt_uri)
-    sync(graph, rows_for(recorded.store), recorded.store.location, full=True)
-    yield graph
-    graph.close()
-
-
-class TestNeo4jReader(ReaderContract):
-    """Both paths of the Neo4j reader: a walk over the neighbourhood fetched ahead, and
-    the walk level by level that serves walks past the copy's cap."""
-
-    @pytest.fixture(params=[Neo4jReader, LiveNeo4jReader], ids=["prefetched", "level_by_level"])
-    def service(self, synced: Graph, request: pytest.FixtureRequest) -> LineageService:
-        reader: type[Neo4jReader] = request.param
-        return LineageService(reader(synced))
