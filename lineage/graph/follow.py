@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from lineage.errors import UnavailableError
 from lineage.graph.connect import Graph
+from lineage.graph.scan import Seen
 from lineage.graph.sync import LOOKBACK_MS, SyncReport, sync
 from lineage.store.rows import MlmdRows
 
@@ -41,11 +42,15 @@ def follow(
     the watermark moves only when a sync completes, so nothing is skipped. Other
     errors end the loop."""
     synced: int | None = None
+    # The rows merged within the lookback window: each sync re-reads the window but
+    # writes only what changed in it, so a burst of ingest is merged once, not for a
+    # minute after it.
+    seen: Seen = {}
     while not stop.is_set():
         newest = store_watermark(rows)
         if newest != synced:
             try:
-                report = sync(graph, rows, store_location, lookback_ms=lookback_ms)
+                report = sync(graph, rows, store_location, lookback_ms=lookback_ms, seen=seen)
             except UnavailableError as exc:
                 on_error(exc)
             else:

@@ -24,7 +24,7 @@ from lineage.errors import ConfigError
 from lineage.graph import bulk, level_index, reach_index
 from lineage.graph import rows as texts
 from lineage.graph.connect import Graph, TooBigError
-from lineage.graph.scan import PAGE, Batch, scan
+from lineage.graph.scan import PAGE, Batch, Seen, scan
 from lineage.model import EdgeKind, LineageEdge, LineageNode, NodeKind
 from lineage.store import row_rules
 from lineage.store.rows import MlmdRows
@@ -279,14 +279,21 @@ def _incremental(
     page: int,
     report: SyncReport,
     state: dict[str, Any],
+    seen: Seen | None,
 ) -> None:
-    """Merge what changed since the watermark, keeping the indexes batch by batch."""
+    """Merge what changed since the watermark, keeping the indexes batch by batch;
+    rows ``seen`` holds unchanged are left out, the rows merged are added to it."""
     marked = level_index.load(graph)
     touched: set[str] = set()
-    for batch in scan(rows, since, page):
+    if seen is not None and since is not None:
+        for key in [k for k, updated in seen.items() if updated < since]:
+            del seen[key]  # out of the window: never read again
+    for batch in scan(rows, since, page, seen):
         written = _merge_split(graph, batch, marked)
         touched.update(end for edge in written for end in (edge.source, edge.target))
         _count(report, batch)
+        if seen is not None:
+            seen.update(batch.rows)  # only once merged: a failed batch is read again
     if state.get(texts.STATE_FIELD) != texts.VERSION:
         texts.backfill(graph)  # synced before rows were stored: stored in place, once
     # Hubs that crossed the threshold: among the nodes written, or among all nodes when
@@ -302,8 +309,12 @@ def sync(
     full: bool = False,
     page: int = PAGE,
     lookback_ms: int = LOOKBACK_MS,
+    seen: Seen | None = None,
 ) -> SyncReport:
-    """Bring Neo4j up to date with the store; ``full`` rebuilds it from nothing."""
+    """Bring Neo4j up to date with the store; ``full`` rebuilds it from nothing.
+
+    ``seen``, kept by the caller from one sync to the next (``lineage.graph.follow``),
+    spares the re-merge of the lookback window's rows merged by an earlier sync."""
     started = time.monotonic()
     ensure_schema(graph)
     state = read_state(graph)
@@ -323,10 +334,12 @@ def sync(
         since = max(watermark - lookback_ms, 0)
     report = SyncReport(full=since is None, since_ms=since, watermark_ms=watermark)
     if report.full:
+        if seen is not None:
+            seen.clear()  # the projection was emptied: every row is merged again
         _full(graph, rows, page, report)
     else:
         assert state is not None
-        _incremental(graph, rows, since, page, report, state)
+        _incremental(graph, rows, since, page, report, state, seen)
     graph.write(
         lambda tx: tx.run(
             "MERGE (s:SyncState {key: $key}) SET s.watermark_ms = $w, s.store = $store, "

@@ -22,7 +22,7 @@ from lineage.store.port import Page
 
 T = TypeVar("T")
 Cls = Literal["context", "execution", "artifact"]
-Order = Literal["id", "update"]
+Order = Literal["id", "update", "oldest"]
 CLASSES: tuple[Cls, ...] = ("context", "execution", "artifact")
 # MLMD's gRPC server caps a message at 4 MiB by default; 500 ids stay far below it.
 CHUNK = 500
@@ -42,14 +42,15 @@ def list_options(
     query: str | None = None, limit: int | None = None, by: Order | None = None
 ) -> Any:
     """MLMD's listing options: in MLMD's own order, by row id ascending (``"id"``), or by
-    update time, newest first (``"update"``)."""
+    update time, newest first (``"update"``) or oldest first (``"oldest"``; MLMD breaks
+    ties by row id)."""
     if by is None:
         return metadata_store.ListOptions(limit=limit, filter_query=query)
     field = (
         metadata_store.OrderByField.ID if by == "id" else metadata_store.OrderByField.UPDATE_TIME
     )
     return metadata_store.ListOptions(
-        limit=limit, order_by=field, is_asc=by == "id", filter_query=query
+        limit=limit, order_by=field, is_asc=by != "update", filter_query=query
     )
 
 

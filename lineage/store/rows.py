@@ -22,6 +22,7 @@ from lineage.store.row_scan import (
     CLIENT_CLASS,
     Cls,
     MlmdClient,
+    Order,
     RowScan,
     chunks,
     list_options,
@@ -138,9 +139,9 @@ class MlmdRows:
         opts = list_options(query)
         return {int(p.id): self.wrap("execution", p) for p in self.scan.listed("execution", opts)}
 
-    def listed(self, cls: Cls, query: str, limit: int | None = None) -> list[Row]:
-        """Rows of a class that match MLMD's filter ``query``, by row id."""
-        options = list_options(query, limit, by="id")
+    def listed(self, cls: Cls, query: str, limit: int | None = None, by: Order = "id") -> list[Row]:
+        """Rows of a class that match MLMD's filter ``query``, by row id (or as ``by``)."""
+        options = list_options(query, limit, by=by)
         return [self.wrap(cls, p) for p in self.scan.listed(cls, options)]
 
     def executions_naming(self, key: str, ids: Sequence[str]) -> dict[int, Row]:
