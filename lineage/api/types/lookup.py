@@ -175,6 +175,10 @@ async def node_by_id(c: RequestContext, node_id: str, required: bool = True) -> 
     if kind is NodeKind.RECURRING_RUN:
         context = await c.loaders.contexts.load(node_id)
         return RecurringRun.of(context) if context else None
+    if kind is NodeKind.REBUILD:
+        from lineage.api.types.rebuilds import rebuild_by_id  # it looks nodes up here
+
+        return await rebuild_by_id(c, node_id)
     if kind is NodeKind.TASK:
         execution = await c.loaders.executions.load(node_id)
         return Task.of(execution) if execution else None

@@ -1,0 +1,209 @@
+"""Rebuilds: a model's rebuild plan, its hermeticity scorecard, and its recorded rebuilds.
+
+Scoping: the model must be visible (NOT_FOUND otherwise, as for any lookup); a plan or
+scorecard that reaches a run the token does not see is FORBIDDEN (it would show that
+run's facts); a rebuild is listed only when the token sees every artifact it compared
+(``lineage.services.scope``). The scorecard here probes no environment: a request does
+not reach out to registries and stores (``lineage rebuild check`` does).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from lineage import model
+from lineage.api.guards.errors import ForbiddenError
+from lineage.api.types import lookup
+from lineage.api.types.nodes import Json, LineageNode
+from lineage.rebuild.planner import Plan, build_plan
+from lineage.rebuild.rebuilds import StoredRebuild, get_rebuild, list_rebuilds
+from lineage.rebuild.scorecard import NEVER, pinned_shares
+from lineage.rebuild.verdict import Verdict
+
+if TYPE_CHECKING:
+    from lineage.api.context import RequestContext
+
+RebuildVerdict = strawberry.enum(
+    Verdict,
+    name="RebuildVerdict",
+    description="What a rebuild concluded: IDENTICAL only when every byte is equal.",
+)
+
+
+@strawberry.type(description="A reason a rebuild plan is not hermetic.")
+class HermeticityGap:
+    kind: str
+    subject: str
+    reason: str
+
+
+@strawberry.type(description="A model's rebuild plan: content-addressed JSON and its gaps.")
+class RebuildPlan:
+    id: strawberry.ID = strawberry.field(description="sha256 of the plan's canonical JSON.")
+    model_id: strawberry.ID
+    document: Json = strawberry.field(description="The plan, as `lineage rebuild plan` writes it.")
+    gaps: list[HermeticityGap]
+
+
+@strawberry.type(description="Of one category of references, how many are pinned by content.")
+class PinnedShare:
+    category: str
+    pinned: int
+    total: int
+    share: float | None
+
+
+@strawberry.type(description="One output a rebuild compared: the original, its rebuilt copy.")
+class RebuildOutput:
+    task: str
+    output: str
+    original: strawberry.ID
+    rebuilt: strawberry.ID | None
+    expected_digest: str
+    actual_digest: str | None
+    verdict: RebuildVerdict  # type: ignore[valid-type]
+    detail: str
+
+
+@strawberry.type(
+    description="A rebuild of a model version in another environment, with its verdict. "
+    "It compared each original output with its rebuilt copy (REBUILT_FROM edges)."
+)
+class Rebuild(LineageNode):
+    plan: str = strawberry.field(description="The plan's id.")
+    model_id: strawberry.ID
+    verdict: RebuildVerdict  # type: ignore[valid-type]
+    hermetic: bool = strawberry.field(
+        description="Identical, with no caveat and no gap: only then counted as hermetic."
+    )
+    environment: str
+    runner: str
+    run_id: strawberry.ID | None = strawberry.field(description="The rebuilt run.")
+    outputs: list[RebuildOutput]
+    caveats: list[str]
+    gaps: list[str]
+    first_divergent_task: str | None
+    downstream_affected: list[str]
+    started: str | None
+    finished: str | None
+
+    @classmethod
+    def of(cls, stored: StoredRebuild) -> Rebuild:
+        r = stored.result
+        return cls(
+            id=strawberry.ID(stored.id),
+            kind=model.NodeKind.REBUILD,
+            name=f"rebuild of {r.model} in {r.environment}",
+            type=model.LineageType.REBUILD.value,
+            plan=r.plan_id,
+            model_id=strawberry.ID(r.model),
+            verdict=r.verdict,
+            hermetic=r.hermetic,
+            environment=r.environment,
+            runner=r.runner,
+            run_id=strawberry.ID(r.run) if r.run else None,
+            outputs=[
+                RebuildOutput(
+                    task=o.task,
+                    output=o.output,
+                    original=strawberry.ID(o.original),
+                    rebuilt=strawberry.ID(o.rebuilt) if o.rebuilt else None,
+                    expected_digest=o.expected_digest,
+                    actual_digest=o.actual_digest,
+                    verdict=o.verdict,
+                    detail=o.detail,
+                )
+                for o in r.outputs
+            ],
+            caveats=list(r.caveats),
+            gaps=list(r.gaps),
+            first_divergent_task=r.first_divergent_task,
+            downstream_affected=list(r.downstream_affected),
+            started=r.started or None,
+            finished=r.finished or None,
+        )
+
+
+@strawberry.type(description="How hermetic a model's rebuild is (`lineage rebuild check`).")
+class Hermeticity:
+    model_id: strawberry.ID
+    plan: str
+    pinned: list[PinnedShare]
+    gaps: list[HermeticityGap]
+    hermetic: bool = strawberry.field(description="The plan has no gap.")
+    last_rebuild: Rebuild | None
+    last_rebuild_summary: str
+
+
+async def _plan(c: RequestContext, model_id: str) -> Plan:
+    await lookup.require_node(c, model_id)
+    plan = await c.call(build_plan, c.service, c.shared.store, model_id)
+    runs = [str(run["id"]) for run in plan.document.get("runs", [])]
+    hidden = sorted(set(runs) - await c.visible(runs))
+    if hidden:
+        raise ForbiddenError(
+            f"the plan of {model_id} reaches {len(hidden)} run(s) outside the token's namespaces"
+        )
+    return plan
+
+
+def _gaps(document: dict[str, Any]) -> list[HermeticityGap]:
+    return [
+        HermeticityGap(kind=str(g["kind"]), subject=str(g["subject"]), reason=str(g["reason"]))
+        for g in document.get("gaps", [])
+    ]
+
+
+async def rebuild_plan(c: RequestContext, model_id: str) -> RebuildPlan:
+    plan = await _plan(c, model_id)
+    return RebuildPlan(
+        id=strawberry.ID(plan.id),
+        model_id=strawberry.ID(model_id),
+        document=plan.document,
+        gaps=_gaps(plan.document),
+    )
+
+
+async def rebuilds_of(c: RequestContext, model_id: str | None, first: int) -> list[Rebuild]:
+    """Rebuilds of (or comparing) the model, or all, newest first, that the token sees."""
+    c.limits.check_page(first)
+    if model_id is not None:
+        await lookup.require_node(c, model_id)
+    found = await c.call(list_rebuilds, c.shared.store, model_id)
+    shown = await c.visible([r.id for r in found])
+    return [Rebuild.of(r) for r in found if r.id in shown][:first]
+
+
+async def hermeticity(c: RequestContext, model_id: str) -> Hermeticity:
+    plan = await _plan(c, model_id)
+    document = plan.document
+    # The last rebuild this token may see (rebuilds_of is newest first, scoped).
+    mine = [r for r in await rebuilds_of(c, model_id, c.limits.max_page) if r.model_id == model_id]
+    rebuild = mine[0] if mine else None
+    summary = NEVER
+    if rebuild is not None:
+        summary = f"{Verdict(rebuild.verdict).value} in {rebuild.environment} ({rebuild.id})"
+        if not rebuild.hermetic:
+            summary += "; not hermetic"
+    return Hermeticity(
+        model_id=strawberry.ID(model_id),
+        plan=plan.id,
+        pinned=[
+            PinnedShare(category=k, pinned=v["pinned"], total=v["total"], share=v["share"])
+            for k, v in pinned_shares(document).items()
+        ],
+        gaps=_gaps(document),
+        hermetic=not document.get("gaps"),
+        last_rebuild=rebuild,
+        last_rebuild_summary=summary,
+    )
+
+
+async def rebuild_by_id(c: RequestContext, node_id: str) -> Rebuild:
+    """A rebuild by id; NOT_FOUND when unknown, of another kind, or hidden."""
+    node = await lookup.require_node(c, node_id)
+    if node.kind is not model.NodeKind.REBUILD:
+        raise lookup.missing("rebuild", node_id)
+    return Rebuild.of(await c.call(get_rebuild, c.shared.store, node_id))
