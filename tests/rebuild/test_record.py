@@ -132,3 +132,19 @@ def test_an_unknown_rebuild_id_is_one_line_and_a_non_zero_exit(runs: TwoRuns) ->
         out = cli(runs, "rebuild", "verify", bad)
         assert out.exit_code != 0
         assert out.output.strip().count("\n") == 0 and bad in out.output
+
+
+def test_lineage_of_a_rebuilt_model_shows_its_original_and_the_rebuild(
+    runs: TwoRuns, store: MlmdStore
+) -> None:
+    rid = record_rebuild(store, runs.result())
+    original = runs.artifact("original", "fit", "model")["id"]
+    rebuilt = runs.artifact("rebuilt", "fit", "model")["id"]
+    out = cli(runs, "lineage", rebuilt, "--both", "--json")
+    assert out.exit_code == 0, out.output
+    answer = json.loads(out.stdout)
+    kinds = {n["id"]: n["kind"] for n in answer["nodes"]}
+    assert kinds[original] == "Artifact" and kinds[rid] == "Rebuild"
+    edges = {(e["source"], e["target"], e["kind"], e.get("key")) for e in answer["edges"]}
+    assert (original, rebuilt, "REBUILT_FROM", rid) in edges
+    assert (rebuilt, rid, "INPUT", "rebuilt") in edges
