@@ -13,4 +13,7 @@
 - ``migrate_images``, ``migrate_data`` (with ``migrate_local``, ``migrate_errors``,
   ``progress``): copying images between registries and inputs between stores, verified
   and resumable.
+- ``verdict``, ``record`` and ``rebuilds``: what a rebuild concluded, its record in the
+  lineage (a ``lineage.Rebuild`` execution, projected as a Rebuild node and REBUILT_FROM
+  edges), and the recorded rebuilds read back (``lineage rebuild ls|verify``).
 """
