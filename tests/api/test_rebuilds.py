@@ -109,7 +109,7 @@ def test_the_plan_is_the_one_the_cli_writes(scene: Scene) -> None:
     )
     assert out.exit_code == 0, out.output
     written = json.loads(out.stdout)
-    assert plan["id"] == written["id"] == plan["document"]["id"]
+    assert plan["planId"] == written["id"] == plan["document"]["id"]
     assert plan["document"] == written
     assert [g["kind"] for g in plan["gaps"]] == [g["kind"] for g in written["gaps"]]
 

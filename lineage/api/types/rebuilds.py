@@ -41,7 +41,8 @@ class HermeticityGap:
 
 @strawberry.type(description="A model's rebuild plan: content-addressed JSON and its gaps.")
 class RebuildPlan:
-    id: strawberry.ID = strawberry.field(description="sha256 of the plan's canonical JSON.")
+    # Not ``id``: a plan is a document, not a lineage node that node(id:) finds.
+    plan_id: str = strawberry.field(description="sha256 of the plan's canonical JSON.")
     model_id: strawberry.ID
     document: Json = strawberry.field(description="The plan, as `lineage rebuild plan` writes it.")
     gaps: list[HermeticityGap]
@@ -159,7 +160,7 @@ def _gaps(document: dict[str, Any]) -> list[HermeticityGap]:
 async def rebuild_plan(c: RequestContext, model_id: str) -> RebuildPlan:
     plan = await _plan(c, model_id)
     return RebuildPlan(
-        id=strawberry.ID(plan.id),
+        plan_id=plan.id,
         model_id=strawberry.ID(model_id),
         document=plan.document,
         gaps=_gaps(plan.document),
