@@ -44,6 +44,15 @@ from lineage.api.types.nodes import (
     datetime_to_ms,
     gql_field,
 )
+from lineage.api.types.rebuild_node import Rebuild
+from lineage.api.types.rebuilds import (
+    Hermeticity,
+    RebuildPlan,
+    hermeticity,
+    rebuild_by_id,
+    rebuild_plan,
+    rebuilds_of,
+)
 from lineage.api.types.runs import (
     SCAN_NOTE,
     Pipeline,
@@ -230,6 +239,33 @@ class Query:
     ) -> ModelRanking:
         return await rank_models(ctx(info), pipeline, metric, order, first)
 
+    @gql_field(
+        description="A model's rebuild plan (`lineage rebuild plan`): the content-addressed "
+        "build definition, with its hermeticity gaps."
+    )
+    async def rebuild_plan(self, info: Info, model_id: strawberry.ID) -> RebuildPlan:
+        return await rebuild_plan(ctx(info), str(model_id))
+
+    @gql_field(
+        description="A model's hermeticity scorecard (`lineage rebuild check`, without "
+        "probing environments): pinned references, gaps, the last rebuild."
+    )
+    async def hermeticity(self, info: Info, model_id: strawberry.ID) -> Hermeticity:
+        return await hermeticity(ctx(info), str(model_id))
+
+    @gql_field(
+        description="Recorded rebuilds, newest first: of a model (or comparing the artifact) "
+        "when `modelId` is given, else all."
+    )
+    async def rebuilds(
+        self, info: Info, model_id: strawberry.ID | None = None, first: int = 20
+    ) -> list[Rebuild]:
+        return await rebuilds_of(ctx(info), str(model_id) if model_id else None, first)
+
+    @gql_field(description="A rebuild by id (rebuild:<sha256>).")
+    async def rebuild(self, info: Info, id: strawberry.ID) -> Rebuild:
+        return await rebuild_by_id(ctx(info), str(id))
+
 
 # Types reached only through an interface must be named, or the schema would omit them.
 EXTRA_TYPES = (
@@ -242,6 +278,7 @@ EXTRA_TYPES = (
     SourceDiff,
     SpecDiff,
     RunDiff,
+    Rebuild,
 )
 
 

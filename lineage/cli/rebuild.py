@@ -1,4 +1,5 @@
-"""``lineage rebuild plan|check``: a model's hermetic build definition and its scorecard."""
+"""``lineage rebuild plan|check``: a model's hermetic build definition and its scorecard
+(``ls`` and ``verify``, of recorded rebuilds, are in ``lineage.cli.rebuild_records``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lineage.cli import rebuild_records
 from lineage.cli.common import handle_errors, load_settings, open_store, print_json
 from lineage.rebuild.document import parse_tolerances, write_plan
 from lineage.rebuild.gaps import GapsFoundError
@@ -23,6 +25,8 @@ app = typer.Typer(
     help="Rebuild a model version elsewhere: its build definition and hermeticity.",
     no_args_is_help=True,
 )
+app.command("ls")(rebuild_records.ls)
+app.command("verify")(rebuild_records.verify)
 
 MODEL = typer.Argument(..., metavar="MODEL_ID", help="The model artifact's id (artifact:…).")
 JSON = typer.Option(False, "--json", help="Machine-readable output.")

@@ -135,13 +135,15 @@ def scan(
 
 
 def execution_edges(rows: MlmdRows, page: list[Row]) -> list[LineageEdge]:
-    """The event edges, folded snapshots and run attributions of these executions."""
+    """The event edges, folded snapshots and rebuilds, and run attributions of these
+    executions."""
     by_row = {r.row: r for r in page}
     events = rows.events_of_executions(list(by_row))
     artifacts = rows.by_rows("artifact", {e.artifact_id for e in events})
     edges: list[LineageEdge] = []
     sources: dict[int, list[LineageNode]] = {}
     snapshots: dict[int, list[LineageNode]] = {}
+    rebuilds: dict[int, dict[tuple[str, int], LineageNode]] = {}
     for event in events:
         ex = by_row[event.execution_id]
         art = artifacts.get(event.artifact_id)
@@ -153,6 +155,10 @@ def execution_edges(rows: MlmdRows, page: list[Row]) -> list[LineageEdge]:
             elif row_rules.is_output(event):
                 snapshots.setdefault(ex.row, []).append(art.node)
             continue
+        if ex.type == row_rules.REBUILDING:
+            side = row_rules.rebuild_side(event)
+            if side is not None:
+                rebuilds.setdefault(ex.row, {})[side] = art.node
         if ex.node is not None:
             edge = row_rules.event_edge(event, ex.node, art.node)
             if edge is not None:
@@ -163,6 +169,10 @@ def execution_edges(rows: MlmdRows, page: list[Row]) -> list[LineageEdge]:
                 folded = row_rules.snapshot_edge(source, snap)
                 if folded is not None:
                     edges.append(folded)
+    for ex_row, sides in rebuilds.items():
+        rebuild = by_row[ex_row].node
+        if rebuild is not None:
+            edges.extend(row_rules.rebuild_pairs(sides, rebuild.id))
     tasks = [r for r in page if r.node is not None and r.node.kind is NodeKind.TASK]
     attributed = rows.contexts_of_executions([t.row for t in tasks])
     for task in tasks:

@@ -22,6 +22,7 @@ DATA_FLOW: frozenset[EdgeKind] = frozenset(
         EdgeKind.USES_IMAGE,
         EdgeKind.SNAPSHOT_OF,
         EdgeKind.CACHED_FROM,
+        EdgeKind.REBUILT_FROM,
     }
 )
 ALL_EDGES: frozenset[EdgeKind] = frozenset(EdgeKind)

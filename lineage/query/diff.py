@@ -29,6 +29,11 @@ from lineage.query.types import (
 
 Facts = dict[tuple[DiffCategory, str], set[str]]
 
+# How a model was made: a rebuilt model's facts are those of its own run, never its
+# original's (REBUILT_FROM is a claim about the model, not an input of it), so a diff
+# of an original and its rebuild shows what the rebuild changed.
+MADE_OF = DATA_FLOW - {EdgeKind.REBUILT_FROM}
+
 
 def _value(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
@@ -59,7 +64,7 @@ def facts(reader: LineageReader, model: LineageNode, as_of_ms: int | None) -> tu
         depth=MAX_DEPTH,
         limit=MAX_LIMIT,
         as_of_ms=as_of_ms,
-        edge_kinds=DATA_FLOW,
+        edge_kinds=MADE_OF,
     )
     # As of a time, states are those the nodes had then (lineage.query.asof).
     answer = asof.lineage_at(traverse.walk(reader.around(model.id, query), model, query), as_of_ms)

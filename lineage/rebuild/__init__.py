@@ -16,4 +16,7 @@
 - ``execute`` (with ``preflight``, ``stage``, ``rewrite``, ``runners``, ``compare``):
   ``lineage rebuild run``: check a plan, migrate what it needs into an environment,
   rewrite its spec to the copies there, run it, and compare every output with the plan.
+- ``verdict``, ``record`` and ``rebuilds``: what a rebuild concluded, its record in the
+  lineage (a ``lineage.Rebuild`` execution, projected as a Rebuild node and REBUILT_FROM
+  edges), and the recorded rebuilds read back (``lineage rebuild ls|verify``).
 """

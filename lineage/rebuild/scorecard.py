@@ -4,10 +4,9 @@ The scorecard gives the share of references the plan pins by content, per catego
 plan's gaps; which images and inputs each configured environment already holds; and the
 last verified rebuild of the model with its verdict.
 
-A rebuild is recorded as a ``lineage.Rebuild`` context whose ``model`` property names the
-model, with ``plan``, ``environment``, ``runner``, ``verdict``, ``caveats`` and
-``finished_ms`` properties. A rebuild with caveats (a runner that does not run images, a
-plan with gaps) is never counted as hermetic, whatever its verdict.
+Rebuilds are read from their records (``lineage.rebuild.record``): the last is the one
+that finished last. A rebuild with caveats (a runner that does not run images) or gaps
+(a plan run with --allow-gaps) is never counted as hermetic, whatever its verdict.
 """
 
 from __future__ import annotations
@@ -17,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from lineage.images.client import RegistryClient
-from lineage.model import Context
 from lineage.rebuild.environments import image_presence, input_presence
+from lineage.rebuild.rebuilds import list_rebuilds
 from lineage.rebuild.upstream import IMPORTER
 from lineage.settings import EnvironmentConfig
 from lineage.store.port import MetadataStore
 
-REBUILD_TYPE = "lineage.Rebuild"
 NEVER = "never rebuilt"
 
 
@@ -78,40 +76,23 @@ def _code_pinned(task: Mapping[str, Any]) -> bool:
 
 
 def last_rebuild(store: MetadataStore, model_id: str) -> dict[str, Any] | None:
-    """The model's most recent recorded rebuild, or None."""
-    best: Context | None = None
-    token: str | None = None
-    while True:
-        page = store.list_contexts(type=REBUILD_TYPE, page_size=200, page_token=token)
-        for ctx in page.items:
-            if ctx.properties.get("model") != model_id:
-                continue
-            if best is None or _finished(ctx) >= _finished(best):
-                best = ctx
-        token = page.next_page_token
-        if token is None:
-            break
-    if best is None:
+    """The model's most recent recorded rebuild (by when it finished), or None."""
+    mine = [r for r in list_rebuilds(store, model_id) if r.result.model == model_id]
+    if not mine:
         return None
-    props = best.properties
-    caveats = props.get("caveats")
-    caveat_list = list(caveats.get("caveats", [])) if isinstance(caveats, dict) else []
-    verdict = props.get("verdict")
+    rebuild = mine[0]  # newest first
+    result = rebuild.result
     return {
-        "id": best.id,
-        "plan": props.get("plan"),
-        "environment": props.get("environment"),
-        "runner": props.get("runner"),
-        "verdict": verdict,
-        "caveats": caveat_list,
-        "finished_ms": _finished(best),
-        "hermetic": verdict == "identical" and not caveat_list,
+        "id": rebuild.id,
+        "plan": result.plan_id,
+        "environment": result.environment,
+        "runner": result.runner,
+        "verdict": result.verdict.value,
+        "caveats": list(result.caveats),
+        "gaps": list(result.gaps),
+        "finished": result.finished,
+        "hermetic": result.hermetic,
     }
-
-
-def _finished(ctx: Context) -> int:
-    value = ctx.properties.get("finished_ms")
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
 def scorecard(
@@ -154,4 +135,8 @@ def _summary(rebuild: Mapping[str, Any]) -> str:
     text = f"{rebuild['verdict']} in {rebuild['environment']} ({rebuild['id']})"
     if rebuild["caveats"]:
         text += f"; caveats: {'; '.join(str(c) for c in rebuild['caveats'])}"
+    if rebuild["gaps"]:
+        text += f"; gaps: {'; '.join(str(g) for g in rebuild['gaps'])}"
+    if not rebuild["hermetic"]:
+        text += "; not hermetic"
     return text

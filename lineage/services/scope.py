@@ -165,6 +165,7 @@ class Visibility:
         linked = by_kind.get(NodeKind.ARTIFACT, []) + by_kind.get(NodeKind.IMAGE, [])
         self._through(linked, Direction.BOTH, _TASK_LINKS)
         self._snapshots(by_kind.get(NodeKind.SNAPSHOT, []))
+        self._rebuilds(by_kind.get(NodeKind.REBUILD, []))
 
     def _tasks(self, tasks: Sequence[LineageNode]) -> None:
         undecided = []
@@ -210,6 +211,24 @@ class Visibility:
             )
             if self._known.get(far):
                 self._known[near] = True
+
+    def _rebuilds(self, rebuilds: Sequence[LineageNode]) -> None:
+        """A rebuild names and judges both sides of every pair it compared: visible only
+        when every artifact it read is (hidden, meanwhile, so that deciding those
+        artifacts, whose INPUT edges lead back here, ends)."""
+        if not rebuilds:
+            return
+        ids = [n.id for n in rebuilds]
+        for node_id in ids:
+            self._known[node_id] = False
+        step = self.reader.expand(ids, Direction.UPSTREAM, _INPUT)
+        self._decide({i: n for i, n in step.nodes.items() if i not in self._known})
+        read: dict[str, list[str]] = {}
+        for edge in step.edges:
+            read.setdefault(edge.target, []).append(edge.source)
+        for node_id in ids:
+            sides = read.get(node_id, [])
+            self._known[node_id] = bool(sides) and all(self._known.get(a) for a in sides)
 
 
 def _is_snapshot(node: LineageNode | model.Artifact) -> bool:

@@ -21,6 +21,10 @@ construction. The rules:
   context KFP also attributes it to: the run already is PART_OF the pipeline);
 - a context is VERSION_OF a parent pipeline version, TRIGGERED_BY a parent recurring run
   (lineage.RecurringRun), and PART_OF any other parent;
+- every lineage.Rebuild execution is a Rebuild node; its INPUT events are INPUT edges
+  (it read the original and the rebuilt artifact to compare them), and each pair it
+  read on paths ("original", i) and ("rebuilt", i) is folded into one REBUILT_FROM
+  edge, original -> rebuilt, keyed by the rebuild's id (which rebuild asserts it);
 - CACHED_FROM runs from the task named by a task's ``cached_from`` property to
   that task; PARENT_DAG from a task to the task named by its ``parent_task``.
   An edge exists only when both ends are lineage nodes of the right kind.
@@ -36,6 +40,8 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 from lineage.model import (
     CONTEXT_KINDS,
     IMAGE_EVENT_KEY,
+    REBUILD_ORIGINAL_KEY,
+    REBUILD_REBUILT_KEY,
     ArtifactState,
     EdgeKind,
     ExecutionState,
@@ -56,6 +62,7 @@ PARENT_TASK = model_lineage.PARENT_TASK
 DIGEST = model_lineage.DIGEST
 
 SNAPSHOTTING = LineageType.SNAPSHOT_EXECUTION.value
+REBUILDING = LineageType.REBUILD.value
 _INPUT, _OUTPUT = 3, 4  # MLMD Event.Type numbers
 
 
@@ -91,7 +98,7 @@ def execution_node(proto: Any, type_name: str) -> LineageNode | None:
     )
     return LineageNode(
         id=node_id,
-        kind=NodeKind.TASK,
+        kind=NodeKind.REBUILD if type_name == REBUILDING else NodeKind.TASK,
         name=name or node_id,
         type=type_name,
         properties=props,
@@ -156,6 +163,39 @@ def snapshot_edge(source: LineageNode, snapshot: LineageNode) -> LineageEdge | N
     if snapshot.kind is not NodeKind.SNAPSHOT:
         return None  # a snapshotting writes snapshots; anything else it wrote is not lineage
     return LineageEdge(source.id, snapshot.id, EdgeKind.SNAPSHOT_OF)
+
+
+def rebuild_side(proto: Any) -> tuple[str, int] | None:
+    """For a rebuild's INPUT event ``(side, index)``: which side of which pair it reads."""
+    if proto.type != _INPUT:
+        return None
+    steps = list(proto.path.steps)
+    if len(steps) != 2 or not steps[0].HasField("key") or not steps[1].HasField("index"):
+        return None
+    side = str(steps[0].key)
+    if side not in (REBUILD_ORIGINAL_KEY, REBUILD_REBUILT_KEY):
+        return None
+    return side, int(steps[1].index)
+
+
+def rebuilt_from(original: LineageNode, rebuilt: LineageNode, rebuild: str) -> LineageEdge | None:
+    """The REBUILT_FROM edge a rebuild asserts, original -> rebuilt (the way data flows,
+    as CACHED_FROM); between artifacts only."""
+    if original.kind is not NodeKind.ARTIFACT or rebuilt.kind is not NodeKind.ARTIFACT:
+        return None
+    return LineageEdge(original.id, rebuilt.id, EdgeKind.REBUILT_FROM, rebuild)
+
+
+def rebuild_pairs(sides: dict[tuple[str, int], LineageNode], rebuild: str) -> list[LineageEdge]:
+    """The REBUILT_FROM edges of one rebuild, from the artifacts it read by (side, index)."""
+    edges = []
+    for (side, index), original in sorted(sides.items(), key=lambda kv: kv[0]):
+        rebuilt = sides.get((REBUILD_REBUILT_KEY, index))
+        if side == REBUILD_ORIGINAL_KEY and rebuilt is not None:
+            edge = rebuilt_from(original, rebuilt, rebuild)
+            if edge is not None:
+                edges.append(edge)
+    return edges
 
 
 # A run's parent context that is not where it sits: the spec it ran, the schedule that

@@ -63,6 +63,8 @@ def _variables(store: MlmdStore, world: World) -> dict[str, list[dict[str, Any]]
         ],
         "model_diff": [{"from": models[0], "to": models[-1]}],
         "model_inputs": [{"model": model_of(store, world.run_of(n)).id} for n in world.runs],
+        "model_rebuilds": [{"model": model_of(store, training).id}],
+        "rebuild_plan": [{"model": model_of(store, training).id}],
         "models_by_image": [{"digest": IMAGE_A}, {"digest": IMAGE_B}],
         "run_overview": [{"run": r} for r in every_run],
         "runs_of_pipeline": [{"pipeline": "sweep"}, {"pipeline": "training"}],

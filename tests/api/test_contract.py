@@ -33,6 +33,10 @@ def test_the_schema_names_the_required_root_fields() -> None:
         "impact": {"imageDigest", "artifactId", "snapshotId", "first", "after", "asOf"},
         "diff": {"from", "to", "asOf"},
         "path": {"from", "to"},
+        "rebuildPlan": {"modelId"},
+        "hermeticity": {"modelId"},
+        "rebuilds": {"modelId", "first"},
+        "rebuild": {"id"},
     }.items():
         assert name in query.fields, name
         assert args <= set(query.fields[name].args), (name, set(query.fields[name].args))
@@ -46,6 +50,7 @@ def test_the_schema_names_the_required_root_fields() -> None:
         "Snapshot",
         "Metric",
         "LineageNode",
+        "Rebuild",
     ):
         assert schema.get_type(type_name) is not None, type_name
 
@@ -58,6 +63,8 @@ def test_the_book_holds_the_auditor_questions() -> None:
         "snapshot_consumers",
         "model_diff",
         "best_model",
+        "model_rebuilds",
+        "rebuild_plan",
     } <= names
 
 

@@ -12,13 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage.cli.main import app
-from lineage.model import Context, PropertyValue, RunRecord
+from lineage.rebuild.record import record_rebuild
+from lineage.rebuild.verdict import OutputVerdict, RebuildResult, Verdict
 from lineage.snapshots.blobs import LocalBlobStore, blob_key
 from lineage.snapshots.lineage import snapshot_parts
 from lineage.snapshots.ops import create
 from lineage.store.mlmd import MlmdStore
 from tests.conftest import require
-from tests.rebuild.world import RAW_BYTES, World, digest
+from tests.rebuild.world import MODEL_BYTES, RAW_BYTES, World, digest
 from tests.services import RegistryService, build_oci_layout, layout_digest
 
 runner = CliRunner()
@@ -129,25 +130,33 @@ def test_the_last_recorded_rebuild_is_shown_and_caveats_make_it_not_hermetic(
     store: MlmdStore, tmp_path: Path
 ) -> None:
     ids = World().record(store)
+    again = World(run="kfp-run-2").record(store)
 
-    def rebuild(name: str, finished: int, caveats: list[str]) -> Context:
-        props: dict[str, PropertyValue] = {
-            "model": ids["model"],
-            "plan": "plan:sha256:" + "1" * 64,
-            "environment": "b",
-            "runner": "local",
-            "verdict": "identical",
-            "finished_ms": finished,
-            "caveats": {"caveats": caveats},
-        }
-        return Context(f"rebuild:{name}", "lineage.Rebuild", name, props)
+    def rebuild(finished: str, caveats: tuple[str, ...]) -> RebuildResult:
+        output = OutputVerdict(
+            "train", "model", ids["model"], digest(MODEL_BYTES), Verdict.IDENTICAL, again["model"]
+        )
+        return RebuildResult(
+            plan_id="plan:sha256:" + "1" * 64,
+            model=ids["model"],
+            environment="b",
+            runner="local",
+            verdict=Verdict.IDENTICAL,
+            outputs=(output,),
+            run=f"run:{finished}",  # one rebuild id each
+            caveats=caveats,
+            finished=finished,
+        )
 
-    store.put_run(RunRecord(contexts=(rebuild("old", 1, []),)))
-    store.put_run(RunRecord(contexts=(rebuild("new", 2, ["the runner did not enforce images"]),)))
+    record_rebuild(store, rebuild("2026-01-01T00:00:00Z", ()))
+    newest = record_rebuild(
+        store, rebuild("2026-01-02T00:00:00Z", ("the runner did not enforce images",))
+    )
     card = check(tmp_path, {}, ids["model"])
     last = card["last_rebuild"]
-    assert (last["id"], last["verdict"], last["hermetic"]) == ("rebuild:new", "identical", False)
+    assert (last["id"], last["verdict"], last["hermetic"]) == (newest, "identical", False)
     assert "identical in b" in card["last_rebuild_summary"]
+    assert "not hermetic" in card["last_rebuild_summary"]
 
 
 def test_an_input_held_as_a_snapshot_is_present_where_its_manifest_is(

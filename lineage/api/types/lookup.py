@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 from lineage import model
 from lineage.api.types.artifacts import Artifact, Snapshot
 from lineage.api.types.nodes import LineageNode
+from lineage.api.types.rebuild_node import Rebuild
 from lineage.api.types.recurring import RecurringRun
 from lineage.api.types.runs import Pipeline, PipelineVersion, Run
 from lineage.api.types.tasks import Task
 from lineage.errors import BadInputError, NotFoundError
 from lineage.model import Direction, EdgeKind, KfpType, LineageType, NodeKind
+from lineage.rebuild.rebuilds import get_rebuild
 
 if TYPE_CHECKING:
     from lineage.api.context import RequestContext
@@ -173,6 +175,8 @@ async def node_by_id(c: RequestContext, node_id: str, required: bool = True) -> 
     if kind is NodeKind.RECURRING_RUN:
         context = await c.loaders.contexts.load(node_id)
         return RecurringRun.of(context) if context else None
+    if kind is NodeKind.REBUILD:
+        return Rebuild.of(await c.call(get_rebuild, c.shared.store, node_id))
     if kind is NodeKind.TASK:
         execution = await c.loaders.executions.load(node_id)
         return Task.of(execution) if execution else None

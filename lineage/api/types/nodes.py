@@ -46,7 +46,8 @@ NodeKind = strawberry.enum(model.NodeKind, description="The kinds of lineage nod
 EdgeKind = strawberry.enum(
     model.EdgeKind,
     description="Lineage edges, in the direction data flows: INPUT artifact->task, "
-    "OUTPUT task->artifact, USES_IMAGE image->task, SNAPSHOT_OF artifact->snapshot.",
+    "OUTPUT task->artifact, USES_IMAGE image->task, SNAPSHOT_OF artifact->snapshot, "
+    "REBUILT_FROM original->rebuilt (keyed by the rebuild).",
 )
 ExecutionState = strawberry.enum(
     model.ExecutionState, description="MLMD's Execution.State, as KFP records it."

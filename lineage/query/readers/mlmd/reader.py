@@ -11,7 +11,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from lineage.model import Direction, EdgeKind, KfpType, LineageEdge, LineageNode, NodeKind
+from lineage.model import (
+    REBUILD_ORIGINAL_KEY,
+    REBUILD_REBUILT_KEY,
+    Direction,
+    EdgeKind,
+    KfpType,
+    LineageEdge,
+    LineageNode,
+    NodeKind,
+)
 from lineage.query import impact
 from lineage.query.port import Expansion, Reach
 from lineage.query.types import LineageQuery
@@ -25,7 +34,13 @@ from lineage.store.rows import Row, rows_for
 IMAGE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}")
 
 _EVENT_EDGES = frozenset(
-    {EdgeKind.INPUT, EdgeKind.OUTPUT, EdgeKind.USES_IMAGE, EdgeKind.SNAPSHOT_OF}
+    {
+        EdgeKind.INPUT,
+        EdgeKind.OUTPUT,
+        EdgeKind.USES_IMAGE,
+        EdgeKind.SNAPSHOT_OF,
+        EdgeKind.REBUILT_FROM,
+    }
 )
 
 
@@ -160,6 +175,8 @@ class MlmdReader:
                 step.add(edge, task.node)
         if snapshotting and EdgeKind.SNAPSHOT_OF in kinds:
             self._fold_snapshots(up, snapshotting, from_artifacts, executions, artifacts, step)
+        if EdgeKind.REBUILT_FROM in kinds:
+            self._rebuilt_from(artifacts, events, up, step)
         if tasks:
             # From a task: upstream, the artifacts it read; downstream, those it wrote.
             wanted = row_rules.is_input if up else row_rules.is_output
@@ -204,6 +221,36 @@ class MlmdReader:
                     else row_rules.snapshot_edge(near, far.node)
                 )
                 step.add(edge, far.node)
+
+    def _rebuilt_from(
+        self, artifacts: dict[int, Row], events: list[Any], up: bool, step: _Step
+    ) -> None:
+        """Fold rebuilds: from a rebuilt artifact upstream to its original, from an
+        original downstream to its rebuilt copies, across the rebuild that read both."""
+        near_side = REBUILD_REBUILT_KEY if up else REBUILD_ORIGINAL_KEY
+        near = [e for e in events if (row_rules.rebuild_side(e) or ("", 0))[0] == near_side]
+        rebuilds = {
+            row: r
+            for row, r in self.rows.by_rows("execution", {e.execution_id for e in near}).items()
+            if r.type == row_rules.REBUILDING and r.node is not None
+        }
+        if not rebuilds:
+            return
+        mine_ids = {a.node.id for a in artifacts.values() if a.node is not None}
+        other = self.rows.events_of_executions(list(rebuilds))
+        fars = self.rows.by_rows("artifact", {e.artifact_id for e in other})
+        for row, rebuild in rebuilds.items():
+            sides: dict[tuple[str, int], LineageNode] = {}
+            for event in other:
+                side = row_rules.rebuild_side(event) if event.execution_id == row else None
+                far = fars.get(event.artifact_id)
+                if side is not None and far is not None and far.node is not None:
+                    sides[side] = far.node
+            assert rebuild.node is not None
+            for edge in row_rules.rebuild_pairs(sides, rebuild.node.id):
+                mine, far_id = (edge.target, edge.source) if up else (edge.source, edge.target)
+                if mine in mine_ids:
+                    step.add(edge, sides_node(sides, far_id))
 
     def _references(
         self, rows: dict[str, Row], way: Direction, kinds: frozenset[EdgeKind], step: _Step
@@ -286,3 +333,7 @@ class MlmdReader:
     def _context_edge(step: _Step, kinds: frozenset[EdgeKind], edge: LineageEdge, far: Any) -> None:
         if edge.kind in kinds:
             step.add(edge, far)
+
+
+def sides_node(sides: dict[tuple[str, int], LineageNode], node_id: str) -> LineageNode | None:
+    return next((n for n in sides.values() if n.id == node_id), None)
