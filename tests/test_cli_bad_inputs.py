@@ -132,6 +132,15 @@ CASES: dict[str, list[Case]] = {
         Case(["rebuild", "run", "{d}/binary.dat", "--env", "b"], "{d}/binary.dat"),
         Case(["rebuild", "run", "{d}/truncated.yaml", "--env", "b"], "{d}/truncated.yaml"),
     ],
+    "rebuild ls": [
+        Case(["rebuild", "ls"], "{d}/corrupt/mlmd.sqlite", {"LINEAGE_HOME": "{d}/corrupt"}),
+    ],
+    "rebuild verify": [
+        Case(["rebuild", "verify", "rebuild:nope"], "rebuild:nope"),
+        Case(
+            ["rebuild", "verify", "x"], "{d}/corrupt/mlmd.sqlite", {"LINEAGE_HOME": "{d}/corrupt"}
+        ),
+    ],
     "api export-schema": [Case(["api", "export-schema", "--out", "{d}"], "{d}")],
 }
 

@@ -30,11 +30,16 @@ RUNS = 150  # at ~20 ms a run, the ingest lasts seconds: a wide window to kill i
 KILL_AFTER = 10  # runs visible in the store
 
 
-def _runs_written(path: Path) -> int:
+def _runs_written(path: Path, recover: bool = False) -> int:
+    """Runs committed so far. While the ingest runs, read-only; after a kill, ``recover``
+    opens read-write, as the next command does: a kill inside a transaction leaves a hot
+    rollback journal that only a read-write connection rolls back (a read-only one
+    fails, which would read as nothing written)."""
     if not path.exists():
         return 0
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05)
+        mode, wait = ("rw", 5.0) if recover else ("ro", 0.05)
+        conn = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=wait)
         try:
             row = conn.execute(
                 "SELECT COUNT(*) FROM Context c JOIN Type t ON t.id = c.type_id "
@@ -85,7 +90,7 @@ def test_kill_9_mid_ingest_then_rerun_equals_one_clean_ingest(fast_tmp: Path) ->
     )
     if proc.stderr:
         proc.stderr.close()
-    interrupted = _runs_written(target)
+    interrupted = _runs_written(target, recover=True)
     assert KILL_AFTER <= interrupted < RUNS, interrupted
 
     rerun = lineage_cli(["ingest", "mlmd", "--sqlite", str(source), "--json"], home)
