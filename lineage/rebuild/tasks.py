@@ -20,12 +20,12 @@ from lineage.model import (
 )
 from lineage.rebuild.spec_facts import SpecTask
 from lineage.rebuild.upstream import RunFacts
+from lineage.services.ranking import numeric_metrics
 
 # Of the ways an image digest is known, the best first: the spec fixed it; the pod
 # reported what ran; a registry resolved the tag later (only as good as that moment).
 _HOW = (ImageSource.PINNED.value, ImageSource.POD.value, ImageSource.REGISTRY.value)
 # Artifact properties that describe the file, not what the component measured.
-_NOT_METRICS = frozenset({"display_name", "digest", "digest_kind", "digest_absent"})
 METRICS_TYPES = frozenset({KfpType.METRICS.value})
 
 
@@ -122,13 +122,7 @@ def output_entry(name: str, artifact: Artifact) -> dict[str, Any]:
 
 def metrics_of(props: Mapping[str, PropertyValue]) -> dict[str, float]:
     """The numbers a metrics artifact holds (what ``log_metric`` wrote)."""
-    return {
-        key: float(value)
-        for key, value in sorted(props.items())
-        if key not in _NOT_METRICS
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-    }
+    return dict(numeric_metrics(props))
 
 
 def task_entry(

@@ -6,25 +6,34 @@ metric; the model a metrics artifact speaks of is found through the run's events
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lineage import model
 from lineage.model import Artifact, Context, EventType, KfpType, LineageNode
 
-# Properties KFP writes on a metrics artifact that are not metrics.
-NOT_METRICS = frozenset({"display_name", "digest", "store_session_info"})
+# Properties KFP, or the content digests, write on a metrics artifact that are not metrics.
+NOT_METRICS = frozenset(
+    {"display_name", "digest", "digest_kind", "digest_absent", "store_session_info"}
+)
+
+
+def numeric_metrics(properties: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """The metrics among a metrics artifact's properties (what ``log_metric`` wrote),
+    sorted by name: its numbers, less the properties that are not metrics."""
+    return [
+        (key, float(value))
+        for key, value in sorted(properties.items())
+        if key not in NOT_METRICS and isinstance(value, int | float) and not isinstance(value, bool)
+    ]
 
 
 def metric_values(artifact: model.Artifact | LineageNode) -> list[tuple[str, float]]:
     """The numeric properties of a system.Metrics artifact, sorted by name."""
     if artifact.type != KfpType.METRICS:
         return []
-    return [
-        (key, float(value))
-        for key, value in sorted(artifact.properties.items())
-        if key not in NOT_METRICS and isinstance(value, int | float) and not isinstance(value, bool)
-    ]
+    return numeric_metrics(artifact.properties)
 
 
 def model_for(record: model.RunRecord, metrics: model.Artifact) -> model.Artifact | None:
